@@ -1,0 +1,56 @@
+"""Display board configuration (owned by display_board)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class LedBoardConfig(_Strict):
+    address: str = Field("simulator", description="serial:///dev/ttyUSB1?baudrate=9600, tcp://HOST:PORT or simulator")
+    bus_address: int = Field(1, ge=0, le=255)
+    protocol: Literal["yizhan"] = "yizhan"
+    lines: int = Field(4, ge=1, le=32)
+    columns: int = Field(16, ge=4, le=128, description="Chinese characters per line")
+
+
+class WindowStripsConfig(_Strict):
+    address: str = Field("simulator", description="the shared RS-485 bus of the window strips")
+    protocol: Literal["yizhan"] = "yizhan"
+    windows: dict[str, int] = Field(description="window id → strip bus address")
+
+
+class TvConfig(_Strict):
+    enabled: bool = True
+    width: int = 1920
+    height: int = 1080
+    fullscreen: bool = True
+    history: int = Field(8, ge=1, le=20)
+    flash_s: float = Field(5.0, ge=0, le=30)
+
+
+class VoiceConfig(_Strict):
+    engine: Literal["espeak", "wav_pack", "none"] = "espeak"
+    voice: str = "cmn-latn-pinyin"
+    pack_dir: str = Field("", description="folder of WAV clips for the wav_pack engine")
+    repeat: int = Field(2, ge=1, le=5)
+    chime: bool = True
+    template: str = "请{number}号到{window}办理"
+
+
+class DisplayConfig(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = ""
+    led_board: LedBoardConfig | None = None
+    window_strips: WindowStripsConfig | None = None
+    tv: TvConfig | None = None
+    voice: VoiceConfig | None = None
+    queues: list[str] = Field(default_factory=list, description="queues shown; empty = all")
+
+    def referenced_windows(self) -> list[str]:
+        return list(self.window_strips.windows) if self.window_strips else []

@@ -1,0 +1,295 @@
+"""The hall's configuration: one typed model, validated at start (pydantic v2, unknown keys forbidden).
+
+Device sections (kiosks, displays, keypad buses) live in their own modules so each
+part of the system owns its model; they are assembled here into `HallConfig`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from yizhan.config.devices import KioskConfig
+from yizhan.config.displays import DisplayConfig
+from yizhan.config.keypads import KeypadBusConfig
+
+ID_RE = r"^[A-Za-z0-9_-]+$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ServiceClass(str, Enum):
+    """四办 classes."""
+
+    IMMEDIATE = "即收即办"
+    SAME_DAY = "当日办结"
+    TIME_LIMITED = "限时办结"
+    AGENCY = "代办服务"
+
+
+class RealName(str, Enum):
+    REQUIRED = "required"  # an ID card must be read at the kiosk
+    OPTIONAL = "optional"  # asked for, with a skip path
+    NONE = "none"
+
+
+def _parse_span(value: str) -> tuple[time, time]:
+    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value)
+    if not m:
+        raise ValueError(f"{value!r}: 时段格式应为 HH:MM-HH:MM，例如 08:30-12:00")
+    h1, m1, h2, m2 = (int(x) for x in m.groups())
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        raise ValueError(f"{value!r}: 时间不存在")
+    start, end = time(h1, m1), time(h2, m2)
+    if start >= end:
+        raise ValueError(f"{value!r}: 开始时间必须早于结束时间")
+    return start, end
+
+
+class Span(Strict):
+    start: time
+    end: time
+
+    def contains(self, t: time) -> bool:
+        return self.start <= t < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+def _span(value: object) -> object:
+    if isinstance(value, str):
+        start, end = _parse_span(value)
+        return {"start": start, "end": end}
+    return value
+
+
+SpanField = Annotated[Span, Field(description="HH:MM-HH:MM")]
+
+
+class Hours(Strict):
+    """Opening hours of a queue. `lunch` is the optional lunch-time extended service (午休延时服务)."""
+
+    morning: SpanField | None = None
+    lunch: SpanField | None = None
+    afternoon: SpanField | None = None
+    days: Literal["workdays", "every_day"] | list[Annotated[int, Field(ge=1, le=7)]] = Field(
+        "workdays",
+        description="workdays = China's official working days (chinese-calendar); or ISO weekday numbers 1–7",
+    )
+    stop_issuing_before_close_min: int = Field(0, ge=0, le=120, description="停止取号 minutes before closing")
+
+    _coerce = field_validator("morning", "lunch", "afternoon", mode="before")(lambda v: _span(v))
+
+    @model_validator(mode="after")
+    def _order(self) -> "Hours":
+        spans = [s for s in (self.morning, self.lunch, self.afternoon) if s is not None]
+        if not spans:
+            raise ValueError("至少需要一个时段（morning / lunch / afternoon）")
+        for a, b in zip(spans, spans[1:]):
+            if a.end > b.start:
+                raise ValueError(f"时段重叠或顺序颠倒：{a} 与 {b}（应为 上午 → 午休延时 → 下午）")
+        return self
+
+    def spans(self) -> list[Span]:
+        return [s for s in (self.morning, self.lunch, self.afternoon) if s is not None]
+
+
+class HallInfo(Strict):
+    id: str = Field(pattern=ID_RE, description="one MQTT topic level, no '/'")
+    name: str
+    name_en: str = ""
+    timezone: str = "Asia/Shanghai"
+    area_m2: int | None = None
+    address: str = ""
+    notice: str = Field("", description="scrolling notice on the TV and ticket")
+    public_url: str = Field("", description="base URL of the phone page in ticket QR codes; empty = the server URL")
+    call_by_name: bool = Field(False, description="show masked names (张*) on displays")
+    print_masked_name: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"未知时区 {v!r}，例如 Asia/Shanghai") from None
+        return v
+
+
+class GreenChannel(Strict):
+    min_age: int = Field(70, ge=50, le=100, description="age from the ID card that gets green-channel priority")
+    categories: list[Literal["elderly", "disability", "military", "pregnancy"]] = Field(
+        default_factory=lambda: ["elderly", "disability", "military", "pregnancy"]
+    )
+
+
+class SkipRule(Strict):
+    """What happens to a skipped (过号) ticket whose holder comes back."""
+
+    rejoin: Literal["never", "after_n", "back"] = Field(
+        "after_n", description="never = must take a new number; after_n = behind the next N waiting; back = end of line"
+    )
+    after_n: int = Field(3, ge=0, le=50)
+    within_min: int = Field(30, ge=0, le=480, description="rejoining allowed this many minutes after the skip")
+
+
+class Policy(Strict):
+    green_channel: GreenChannel = GreenChannel()
+    priority_ratio: int = Field(
+        0, ge=0, le=20, description="N normal : 1 priority; 0 = priority tickets always first"
+    )
+    max_wait_min: int = Field(60, ge=5, le=480, description="a ticket waiting longer is called first (no one waits forever)")
+    appointment_early_min: int = Field(30, ge=0, le=240)
+    appointment_late_min: int = Field(15, ge=0, le=240)
+    recall_limit: int = Field(3, ge=0, le=10, description="recalls before the ticket becomes a no-show")
+    skip: SkipRule = SkipRule()
+    per_person_daily_limit: int = Field(5, ge=1, le=50, description="tickets per ID number per day (实名取号)")
+    ahead_notify_places: int = Field(5, ge=0, le=50, description="'N ahead' updates only for the first N places")
+    service_time_default_s: int = Field(300, ge=30, le=7200, description="service time assumed before any history")
+
+
+class Department(Strict):
+    id: str = Field(pattern=ID_RE)
+    name: str
+    name_en: str = ""
+    tile: str = Field("", description="kiosk home tile (life event) this department belongs to")
+
+
+class Service(Strict):
+    code: str = Field(pattern=ID_RE)
+    name: str
+    name_en: str = ""
+    department: str
+    queue: str
+    service_class: ServiceClass = Field(alias="class")
+    promised_days: int = Field(ge=0, le=365, description="promised time limit in working days (0 = on the spot)")
+    statutory_days: int | None = Field(None, ge=0, le=365)
+    materials: list[str] = Field(min_length=1, description="一次性告知: the materials a citizen must bring")
+    fees: str = "不收费"
+    online: bool = Field(False, description="can be done online (全程网办)")
+    real_name: RealName = RealName.OPTIONAL
+    common: bool = Field(False, description="shown on the kiosk's first page")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+
+
+class Queue(Strict):
+    id: str = Field(pattern=r"^[A-Z]$", description="the prefix letter")
+    name: str
+    name_en: str = ""
+    hours: Hours
+    daily_cap: int = Field(ge=1, le=9999)
+    digits: int = Field(3, ge=3, le=4, description="A001 (3) or A0001 (4)")
+
+
+class WindowKind(str, Enum):
+    ORDINARY = "ordinary"
+    PARALLEL = "parallel"  # 并联审批
+
+
+class Window(Strict):
+    id: str = Field(pattern=ID_RE, max_length=8)
+    name: str = ""
+    department: str | None = None
+    kind: WindowKind = WindowKind.ORDINARY
+    queues: dict[str, Annotated[int, Field(ge=1, le=100)]] = Field(
+        min_length=1, description="queue id → weight (higher = preferred)"
+    )
+    spoken_name: str = Field("", description="how the voice says it; default '<id>号窗口'")
+
+    @property
+    def display_name(self) -> str:
+        return self.name or f"{self.id.lstrip('0') or '0'}号窗口"
+
+
+class HallConfig(Strict):
+    version: Literal[1] = 1
+    hall: HallInfo
+    policy: Policy = Policy()
+    departments: list[Department] = Field(min_length=1)
+    queues: list[Queue] = Field(min_length=1)
+    services: list[Service] = Field(min_length=1)
+    windows: list[Window] = Field(min_length=1)
+    kiosks: list[KioskConfig] = Field(default_factory=list)
+    displays: list[DisplayConfig] = Field(default_factory=list)
+    keypad_buses: list[KeypadBusConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "HallConfig":
+        # Errors are raised as a batch via CrossCheckError so check-config can list all of them.
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+
+        def unique(items: list, attr: str, section: str, what: str) -> set[str]:
+            seen: set[str] = set()
+            for i, item in enumerate(items):
+                key = getattr(item, attr)
+                if key in seen:
+                    problems.append(((section, i, attr), f"{what} {key!r} 重复，每个{what}必须唯一"))
+                seen.add(key)
+            return seen
+
+        deps = unique(self.departments, "id", "departments", "部门")
+        queues = unique(self.queues, "id", "queues", "队列前缀")
+        unique(self.services, "code", "services", "事项编码")
+        unique(self.windows, "id", "windows", "窗口号")
+        unique(self.kiosks, "id", "kiosks", "自助机")
+        unique(self.displays, "id", "displays", "显示屏")
+        unique(self.keypad_buses, "id", "keypad_buses", "总线")
+        for i, s in enumerate(self.services):
+            if s.department not in deps:
+                problems.append((("services", i, "department"), f"部门 {s.department!r} 未定义；可选：{', '.join(sorted(deps))}"))
+            if s.queue not in queues:
+                problems.append((("services", i, "queue"), f"队列 {s.queue!r} 未定义；可选：{', '.join(sorted(queues))}"))
+        served: set[str] = set()
+        for i, w in enumerate(self.windows):
+            if w.department is not None and w.department not in deps:
+                problems.append((("windows", i, "department"), f"部门 {w.department!r} 未定义"))
+            for q in w.queues:
+                if q not in queues:
+                    problems.append((("windows", i, "queues", q), f"队列 {q!r} 未定义；可选：{', '.join(sorted(queues))}"))
+                served.add(q)
+        for i, q in enumerate(self.queues):
+            if q.id not in served:
+                problems.append((("queues", i, "id"), f"队列 {q.id} 没有任何窗口办理；请在某个窗口的 queues 中加入 {q.id}"))
+        windows = {w.id for w in self.windows}
+        for b, bus in enumerate(self.keypad_buses):
+            for w in bus.windows:
+                if w not in windows:
+                    problems.append((("keypad_buses", b, "windows", w), f"窗口 {w!r} 未定义"))
+        for d, disp in enumerate(self.displays):
+            for w in disp.referenced_windows():
+                if w not in windows:
+                    problems.append((("displays", d), f"窗口 {w!r} 未定义"))
+        if problems:
+            raise CrossCheckError(problems)
+        return self
+
+    # Look-ups used everywhere.
+    def queue(self, queue_id: str) -> Queue:
+        return next(q for q in self.queues if q.id == queue_id)
+
+    def service(self, code: str) -> Service:
+        return next(s for s in self.services if s.code == code)
+
+    def window(self, window_id: str) -> Window:
+        return next(w for w in self.windows if w.id == window_id)
+
+    def windows_for_queue(self, queue_id: str) -> list[Window]:
+        return [w for w in self.windows if queue_id in w.queues]
+
+
+class CrossCheckError(ValueError):
+    """Several cross-reference problems at once, each with its key path."""
+
+    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(msg for _, msg in problems))
