@@ -19,5 +19,4 @@ class KeypadBusConfig(_Strict):
     port: str = Field("simulator", description="serial port or pyserial URL; simulator = simulated bus")
     baudrate: int = 9600
     rating_timeout_s: int = Field(30, ge=5, le=300, description="no press within this time = not rated")
-    followup_working_days: int = Field(3, ge=1, le=30, description="deadline of a 差评整改 record")
     windows: dict[str, WindowKeypads] = Field(default_factory=dict)

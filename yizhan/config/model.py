@@ -154,6 +154,7 @@ class Policy(Strict):
     skip: SkipRule = SkipRule()
     per_person_daily_limit: int = Field(5, ge=1, le=50, description="tickets per ID number per day (实名取号)")
     ahead_notify_places: int = Field(5, ge=0, le=50, description="'N ahead' updates only for the first N places")
+    followup_working_days: int = Field(3, ge=1, le=30, description="deadline of a 差评整改 record, in working days")
     service_time_default_s: int = Field(300, ge=30, le=7200, description="service time assumed before any history")
 
 
