@@ -56,6 +56,19 @@ class InvalidIdNumber(CardError):
     retryable = False
 
 
+class CardAuthFailed(CardError):
+    """The SAM and the card did not authenticate each other (SW3 31/32/33): worn or counterfeit card."""
+
+    message_key = "card.auth_failed"
+
+
+class SamFault(DeviceUnavailable):
+    """The ID-card security module failed its self-test or is not authorised: needs an operator."""
+
+    message_key = "card.sam_fault"
+    retryable = False
+
+
 class PrinterError(DeviceError):
     message_key = "printer.error"
 
@@ -72,6 +85,12 @@ class CoverOpen(PrinterError):
 
 class PrinterOffline(PrinterError):
     message_key = "printer.offline"
+
+
+class PrinterNoAnswer(PrinterOffline):
+    """The printer took the bytes but never answered a status query: the ticket may not have come out."""
+
+    message_key = "printer.no_answer"
 
 
 # ---- state --------------------------------------------------------------------------------
@@ -102,6 +121,8 @@ class Identity:
     valid_from: date | None = None
     valid_to: date | None = None
     card_number: str = field(default="", repr=False)  # social security card number
+    nationality: str = ""  # ISO 3166 alpha-3, foreign permanent residence cards only
+    card_uid: str = ""  # opaque chip serial (hex) when the reader gives one; not personal data
 
     @property
     def masked_name(self) -> str:
