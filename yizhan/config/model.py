@@ -67,6 +67,9 @@ def _span(value: object) -> object:
     if isinstance(value, str):
         start, end = _parse_span(value)
         return {"start": start, "end": end}
+    if isinstance(value, (int, float, list)):
+        # YAML reads a bare 08:30 as the number 510 (base 60): say what to write instead.
+        raise ValueError("时段应写成 HH:MM-HH:MM，例如 08:30-12:00（单个时间不够，要写开始和结束）")
     return value
 
 
@@ -89,12 +92,17 @@ class Hours(Strict):
 
     @model_validator(mode="after")
     def _order(self) -> "Hours":
-        spans = [s for s in (self.morning, self.lunch, self.afternoon) if s is not None]
-        if not spans:
-            raise ValueError("至少需要一个时段（morning / lunch / afternoon）")
-        for a, b in zip(spans, spans[1:]):
-            if a.end > b.start:
-                raise ValueError(f"时段重叠或顺序颠倒：{a} 与 {b}（应为 上午 → 午休延时 → 下午）")
+        named = [(n, s) for n, s in (("morning", self.morning), ("lunch", self.lunch), ("afternoon", self.afternoon)) if s is not None]
+        if not named:
+            raise ValueError("至少需要一个时段；请写 morning: 08:30-12:00 和/或 afternoon: 14:00-17:30")
+        # Reported at the later span (the one that starts too early), so the line points at it.
+        problems = [
+            ((name_b, ), f"时段重叠或顺序颠倒：{name_a} {a} 与 {name_b} {b}；{name_b} 应在 {a.end:%H:%M} 或之后开始（顺序：上午 → 午休延时 → 下午）")
+            for (name_a, a), (name_b, b) in zip(named, named[1:])
+            if a.end > b.start
+        ]
+        if problems:
+            raise CrossCheckError(problems)
         return self
 
     def spans(self) -> list[Span]:
@@ -182,6 +190,23 @@ class Service(Strict):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
 
+    @model_validator(mode="after")
+    def _days_fit_class(self) -> "Service":
+        # The 四办 class is a promise to the citizen; the number of days must not contradict it.
+        d, c = self.promised_days, self.service_class
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        if c is ServiceClass.IMMEDIATE and d != 0:
+            problems.append((("promised_days",), f"即收即办 的承诺时限应为 0（当场办结），现在是 {d}；或把 class 改为 限时办结"))
+        elif c is ServiceClass.SAME_DAY and d > 1:
+            problems.append((("promised_days",), f"当日办结 的承诺时限应为 0 或 1 个工作日，现在是 {d}；或把 class 改为 限时办结"))
+        elif c is ServiceClass.TIME_LIMITED and d < 1:
+            problems.append((("promised_days",), "限时办结 的承诺时限至少 1 个工作日；当场能办完的请把 class 改为 即收即办"))
+        if self.statutory_days is not None and self.statutory_days < d:
+            problems.append((("statutory_days",), f"法定时限 {self.statutory_days} 天短于承诺时限 {d} 天；承诺时限不能超过法定时限"))
+        if problems:
+            raise CrossCheckError(problems)
+        return self
+
 
 class Queue(Strict):
     id: str = Field(pattern=r"^[A-Z]$", description="the prefix letter")
@@ -230,13 +255,16 @@ class HallConfig(Strict):
         problems: list[tuple[tuple[str | int, ...], str]] = []
 
         def unique(items: list, attr: str, section: str, what: str) -> set[str]:
-            seen: set[str] = set()
+            seen: dict[str, int] = {}
             for i, item in enumerate(items):
                 key = getattr(item, attr)
                 if key in seen:
-                    problems.append(((section, i, attr), f"{what} {key!r} 重复，每个{what}必须唯一"))
-                seen.add(key)
-            return seen
+                    problems.append(
+                        ((section, i, attr), f"{what} {key!r} 重复（{section}[{seen[key]}] 已经用了它）；每个{what}必须唯一，请改成没用过的")
+                    )
+                else:
+                    seen[key] = i
+            return set(seen)
 
         deps = unique(self.departments, "id", "departments", "部门")
         queues = unique(self.queues, "id", "queues", "队列前缀")
@@ -253,7 +281,7 @@ class HallConfig(Strict):
         served: set[str] = set()
         for i, w in enumerate(self.windows):
             if w.department is not None and w.department not in deps:
-                problems.append((("windows", i, "department"), f"部门 {w.department!r} 未定义"))
+                problems.append((("windows", i, "department"), f"部门 {w.department!r} 未定义；可选：{', '.join(sorted(deps))}"))
             for q in w.queues:
                 if q not in queues:
                     problems.append((("windows", i, "queues", q), f"队列 {q!r} 未定义；可选：{', '.join(sorted(queues))}"))
@@ -265,11 +293,13 @@ class HallConfig(Strict):
         for b, bus in enumerate(self.keypad_buses):
             for w in bus.windows:
                 if w not in windows:
-                    problems.append((("keypad_buses", b, "windows", w), f"窗口 {w!r} 未定义"))
+                    problems.append((("keypad_buses", b, "windows", w), f"窗口 {w!r} 未定义；请改成 windows: 里已有的窗口号，或删去这一行"))
         for d, disp in enumerate(self.displays):
+            strips = disp.window_strips.windows if disp.window_strips else {}
             for w in disp.referenced_windows():
                 if w not in windows:
-                    problems.append((("displays", d), f"窗口 {w!r} 未定义"))
+                    where = ("displays", d, "window_strips", "windows", w) if w in strips else ("displays", d)
+                    problems.append((where, f"窗口 {w!r} 未定义；请改成 windows: 里已有的窗口号，或删去这一行"))
         if problems:
             raise CrossCheckError(problems)
         return self
