@@ -1,0 +1,1 @@
+"""The queue server's HTTP API (FastAPI), built by `create_app`."""

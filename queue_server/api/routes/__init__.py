@@ -1,0 +1,1 @@
+"""One router per area; `queue_server.api.app` includes them all."""

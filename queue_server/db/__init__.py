@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy 2 tables, the database engine, Alembic migrations."""
