@@ -617,7 +617,7 @@ class HallService:
             self._apply(s, ticket, Action.REJOIN)
             if rule.rejoin == "after_n":
                 # Behind the next N normal tickets in line; at the end when fewer wait.
-                line = [x for x in self._line(s, ticket.day, ticket.queue, rule.after_n + 50) if x.priority == PriorityKind.NONE.value]
+                line = [x for x in self._line(s, ticket.day, ticket.queue, rule.after_n + 50) if x.priority == PriorityKind.NONE.value and x.id != ticket.id]
                 if rule.after_n == 0:
                     ticket.sort_at = min([x.sort_at for x in line[:1]] + [now]) - timedelta(microseconds=1)
                 elif len(line) >= rule.after_n:

@@ -69,7 +69,7 @@ class Ticket(Base):
     print_failed: Mapped[bool] = mapped_column(Boolean, default=False)
     last_ahead_sent: Mapped[int | None] = mapped_column(default=None)
     __table_args__ = (
-        UniqueConstraint("day", "queue", "seq", name="uq_ticket_number"),
+        UniqueConstraint("day", "number", name="uq_ticket_number"),
         # call-next reads the head of each queue: O(log n) whatever the length of the line
         Index("ix_tickets_head", "day", "queue", "state", "priority", "sort_at", "id"),
         Index("ix_tickets_person", "day", "id_hash"),

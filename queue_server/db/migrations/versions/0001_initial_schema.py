@@ -151,7 +151,7 @@ def upgrade() -> None:
     sa.Column('last_ahead_sent', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('day', 'queue', 'seq', name='uq_ticket_number'),
+    sa.UniqueConstraint('day', 'number', name='uq_ticket_number'),
     sa.UniqueConstraint('idempotency_key'),
     sa.UniqueConstraint('token')
     )

@@ -1,0 +1,283 @@
+"""The outbox publisher: delivers the events each state change wrote to the `outbox` table.
+
+- Rows go out in id order at QoS 1; a row is marked delivered only after the broker's
+  PUBACK. If the broker or the server dies in between, the row goes out again (after a
+  restart too): subscribers drop the repeat by its event_id (`yizhan.messaging.dedup`).
+- While the broker is away it retries with backoff; nothing is skipped, order is kept.
+- After every (re)connect it publishes `server/status` online and republishes the
+  hall's retained state (the latest retained row per topic) and the events of the last
+  `replay_s` seconds — a broker killed between its PUBACK and delivering to subscribers
+  loses those messages, the replay restores them; subscribers drop what they already had.
+- On a clean stop `server/status` becomes `stopped`; if the server dies, the broker sends
+  the last will `offline`.
+
+`MessagingRuntime` assembles it for `yizhan server`: the embedded broker when
+YIZHAN_MQTT_URL is unset, the messenger with the server's last will, and this publisher.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, event, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from yizhan.clock import Clock, SystemClock
+from yizhan.messaging import topics
+from yizhan.messaging.base import Messenger, PublishError
+from yizhan.messaging.factory import server_status_payload
+
+from queue_server.db.engine import Database
+from queue_server.db.tables import Outbox
+
+logger = logging.getLogger(__name__)
+
+
+class OutboxPublisher:
+    def __init__(
+        self,
+        db: Database,
+        messenger: Messenger,
+        hall: str,
+        *,
+        clock: Clock | None = None,
+        batch: int = 200,
+        poll_interval: float = 1.0,
+        replay_s: float = 30.0,
+        backoff_min: float = 0.05,
+        backoff_max: float = 5.0,
+        ack_timeout: float = 5.0,
+        keep_days: int = 7,
+    ) -> None:
+        self.db = db
+        self.messenger = messenger
+        self.hall = hall
+        self.clock = clock or SystemClock()
+        self.batch = batch
+        self.poll_interval = poll_interval
+        self.replay_s = replay_s
+        self.backoff_min, self.backoff_max = backoff_min, backoff_max
+        self.ack_timeout = ack_timeout
+        self.keep_days = keep_days
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._reconnected = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._listeners: list[tuple[Any, str, Any]] = []
+        self._last_prune: datetime | None = None
+        self.delivered = 0  # rows marked delivered by this process (for logs and benchmarks)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.messenger.on_connect(self._on_connect)
+        self._watch_commits()
+        self._thread = threading.Thread(target=self._run, name="outbox-publisher", daemon=True)
+        self._thread.start()
+        if self.messenger.connected:
+            self._on_connect()
+
+    def notify(self) -> None:
+        """New rows were committed: deliver now rather than at the next poll."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stops after the row in hand; publishes `server/status` stopped (retained)."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        for target, name, fn in self._listeners:
+            event.remove(target, name, fn)
+        self._listeners.clear()
+        if self.messenger.connected:
+            try:
+                self._publish_status("stopped")
+            except PublishError as exc:
+                logger.warning("could not publish server/status stopped: %s", exc)
+
+    # -- commit hook: wake at once when a transaction wrote outbox rows ---------------------------
+
+    def _watch_commits(self) -> None:
+        pool = self.db.engine.pool
+        me = weakref.ref(self)
+
+        def before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+            if any(isinstance(o, Outbox) for o in session.new):
+                session.info["yz_outbox"] = True
+
+        def after_commit(session: Session) -> None:
+            if session.info.pop("yz_outbox", False):
+                bind = session.get_bind()
+                publisher = me()
+                if publisher is not None and getattr(bind, "pool", None) is pool:
+                    publisher.notify()
+
+        for name, fn in (("before_flush", before_flush), ("after_commit", after_commit)):
+            event.listen(Session, name, fn)
+            self._listeners.append((Session, name, fn))
+
+    def _on_connect(self) -> None:
+        self._reconnected.set()
+        self._wake.set()
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        delay = self.backoff_min
+        failing = False
+        while not self._stopping.is_set():
+            # Cleared before looking for work: a notify() arriving meanwhile makes the wait below return at once.
+            self._wake.clear()
+            if not self.messenger.connected:
+                self._wake.wait(delay)
+                delay = min(delay * 2, self.backoff_max)
+                continue
+            try:
+                if self._reconnected.is_set():
+                    self._reconnected.clear()
+                    self._republish()
+                more = self._deliver_batch()
+                self._maybe_prune()
+            except PublishError as exc:
+                if not failing:
+                    logger.warning("outbox delivery paused: %s; retrying", exc)
+                    failing = True
+                self._reconnected.set()  # whatever was in flight may be lost: republish on success
+                self._stopping.wait(delay)
+                delay = min(delay * 2, self.backoff_max)
+                continue
+            except Exception:
+                # A database error (locked, restarted PostgreSQL): log with its cause, keep going.
+                logger.exception("outbox publisher error; retrying")
+                self._stopping.wait(delay)
+                delay = min(delay * 2, self.backoff_max)
+                continue
+            if failing:
+                logger.info("outbox delivery resumed")
+                failing = False
+            delay = self.backoff_min
+            if not more:
+                self._wake.wait(self.poll_interval)
+
+    def _deliver_batch(self) -> bool:
+        """Publishes the oldest undelivered rows; True if there may be more."""
+        with self.db.read() as s:
+            rows = list(
+                s.execute(
+                    select(Outbox.id, Outbox.topic, Outbox.payload, Outbox.retain)
+                    .where(Outbox.delivered_at.is_(None))
+                    .order_by(Outbox.id)
+                    .limit(self.batch)
+                )
+            )
+        if not rows:
+            return False
+        acked: list[int] = []
+        try:
+            for row in rows:
+                if self._stopping.is_set():
+                    break
+                self.messenger.publish(row.topic, row.payload.encode("utf-8"), retain=row.retain, qos=1, timeout=self.ack_timeout)
+                acked.append(row.id)
+        finally:
+            # Only the acknowledged prefix: a later row is never marked before an earlier one.
+            self._mark_delivered(acked)
+        return len(rows) == self.batch
+
+    def _mark_delivered(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        now = self.clock.now()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            with self.db.write() as s:
+                s.execute(update(Outbox).where(Outbox.id.in_(chunk)).values(delivered_at=now))
+        self.delivered += len(ids)
+
+    def _publish_status(self, state: str) -> None:
+        self.messenger.publish(
+            topics.server_status(self.hall), server_status_payload(self.hall, state, self.clock), retain=True, qos=1,
+            timeout=self.ack_timeout,
+        )
+
+    def _republish(self) -> None:
+        """After a (re)connect: online, then retained state and recent events, in id order."""
+        self._publish_status("online")
+        cutoff = self.clock.now() - timedelta(seconds=self.replay_s)
+        device_topics = f"{topics.prefix(self.hall)}/device/%"
+        with self.db.read() as s:
+            latest = (
+                select(func.max(Outbox.id))
+                .where(Outbox.retain.is_(True), Outbox.delivered_at.is_not(None), Outbox.topic.not_like(device_topics))
+                .group_by(Outbox.topic)
+            )
+            rows = list(
+                s.execute(
+                    select(Outbox.id, Outbox.topic, Outbox.payload, Outbox.retain)
+                    .where(
+                        or_(
+                            Outbox.id.in_(latest),
+                            (Outbox.retain.is_(False)) & (Outbox.delivered_at >= cutoff),
+                        )
+                    )
+                    .order_by(Outbox.id)
+                )
+            )
+        for row in rows:
+            self.messenger.publish(row.topic, row.payload.encode("utf-8"), retain=row.retain, qos=1, timeout=self.ack_timeout)
+        logger.info("republished %d retained states and recent events after connecting", len(rows))
+
+    def _maybe_prune(self) -> None:
+        """Deletes delivered rows older than `keep_days`, keeping the latest retained row per
+        topic (the state to republish). Runs at most hourly."""
+        now = self.clock.now()
+        if self._last_prune is not None and now - self._last_prune < timedelta(hours=1):
+            return
+        self._last_prune = now
+        cutoff = now - timedelta(days=self.keep_days)
+        with self.db.write() as s:
+            keep = select(func.max(Outbox.id)).where(Outbox.retain.is_(True)).group_by(Outbox.topic).scalar_subquery()
+            res = s.execute(
+                delete(Outbox).where(Outbox.delivered_at.is_not(None), Outbox.delivered_at < cutoff, Outbox.id.not_in(keep))
+            )
+        if res.rowcount:
+            logger.info("pruned %d delivered outbox rows older than %d days", res.rowcount, self.keep_days)
+
+
+class MessagingRuntime:
+    """What `yizhan server` runs for MQTT: the embedded broker (when YIZHAN_MQTT_URL is unset),
+    the server's messenger (last will: server/status offline) and the outbox publisher."""
+
+    def __init__(self, settings: Any, db: Database, hall: str, clock: Clock | None = None, **publisher_kw: Any) -> None:
+        from yizhan.messaging.broker import EmbeddedBroker
+        from yizhan.messaging.factory import build_messenger, server_will
+
+        self.broker: EmbeddedBroker | None = None
+        if not settings.mqtt_url:
+            self.broker = EmbeddedBroker(settings.mqtt_port, state_dir=settings.state_dir)
+            self.broker.start()
+            # The clients of this process connect to the port actually bound.
+            from dataclasses import replace
+
+            settings = replace(settings, mqtt_port=self.broker.port)
+        self.messenger = build_messenger(settings, client_id=f"yizhan-server-{hall}", will=server_will(hall, clock))
+        self.publisher = OutboxPublisher(db, self.messenger, hall, clock=clock, **publisher_kw)
+
+    def start(self) -> "MessagingRuntime":
+        self.messenger.start()
+        self.publisher.start()
+        return self
+
+    def notify(self) -> None:
+        self.publisher.notify()
+
+    def stop(self) -> None:
+        self.publisher.stop()
+        self.messenger.stop()
+        if self.broker is not None:
+            self.broker.stop()
