@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from yizhan.config.model import CrossCheckError, HallConfig
 
@@ -278,6 +278,52 @@ def _resolve(loc: tuple, data: Any) -> Path_:
     return tuple(out)
 
 
+_LIST_SECTIONS = ("departments", "queues", "services", "windows", "kiosks", "displays", "keypad_buses")
+
+
+def _cross_checks_despite(errors: list[dict[str, Any]], data: dict[str, Any]) -> list[tuple[Path_, str]]:
+    """Pydantic runs the cross-checks only when every field is valid, so a manager would fix
+    the field errors and then meet a second list. Run them now on the items that are valid,
+    leaving out what mentions a broken item (its id is not trustworthy yet)."""
+    broken: dict[str, set[int]] = {}
+    for err in errors:
+        loc = err["loc"]
+        if loc and loc[0] in _LIST_SECTIONS:
+            if len(loc) < 2 or not isinstance(loc[1], int):
+                return []  # a whole section is unusable
+            broken.setdefault(str(loc[0]), set()).add(loc[1])
+    sections: dict[str, list[Any]] = {}
+    kept: dict[str, list[int]] = {}
+    dropped: set[str] = set()
+    for name in _LIST_SECTIONS:
+        raw = data.get(name) or []
+        if not isinstance(raw, list):
+            return []
+        kept[name] = [i for i in range(len(raw)) if i not in broken.get(name, set())]
+        for i in broken.get(name, set()):
+            item = raw[i] if i < len(raw) else None
+            if isinstance(item, dict):
+                dropped.update(str(item[k]) for k in ("id", "code") if k in item)
+        annotation = HallConfig.model_fields[name].annotation
+        try:
+            sections[name] = TypeAdapter(annotation).validate_python([raw[i] for i in kept[name]])
+        except ValidationError:
+            return []
+    try:
+        HallConfig.model_construct(**sections)._cross_checks()
+    except CrossCheckError as cross:
+        out = []
+        for path, msg in cross.problems:
+            if any(f"'{d}'" in msg or f"队列 {d} " in msg for d in dropped):
+                continue
+            if broken.get("windows") and "没有任何窗口" in msg:
+                continue
+            section, index = path[0], path[1]
+            out.append(((section, kept[str(section)][int(index)], *path[2:]), msg))
+        return out
+    return []
+
+
 def _dotted(path: Path_) -> str:
     out = ""
     for p in path:
@@ -319,6 +365,9 @@ def parse_config(text: str, filename: str = "hall.yaml") -> HallConfig:
             if err["type"] == "union_tag_invalid":
                 base = base + (str((err.get("ctx") or {}).get("discriminator", "type")).strip("'"),)
             problems.append(ConfigProblem(filename, index.line_for(base), _dotted(base), _message(err, base, data)))
+        field_errors = [e for e in exc.errors() if not isinstance((e.get("ctx") or {}).get("error"), CrossCheckError) or e["loc"]]
+        for path, msg in _cross_checks_despite(field_errors, data) if field_errors else ():
+            problems.append(ConfigProblem(filename, index.line_for(path), _dotted(path), msg))
     else:
         if not problems:
             return cfg

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from yizhan.config.devices import KioskConfig
 from yizhan.config.displays import DisplayConfig
 from yizhan.config.keypads import KeypadBusConfig
+from yizhan.config.wechat import WechatConfig
 
 ID_RE = r"^[A-Za-z0-9_-]+$"
 
@@ -248,6 +249,7 @@ class HallConfig(Strict):
     kiosks: list[KioskConfig] = Field(default_factory=list)
     displays: list[DisplayConfig] = Field(default_factory=list)
     keypad_buses: list[KeypadBusConfig] = Field(default_factory=list)
+    wechat: WechatConfig | None = Field(None, description="WeChat service account (微信叫号); absent = phone page only")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "HallConfig":
@@ -290,6 +292,31 @@ class HallConfig(Strict):
             if q.id not in served:
                 problems.append((("queues", i, "id"), f"队列 {q.id} 没有任何窗口办理；请在某个窗口的 queues 中加入 {q.id}"))
         windows = {w.id for w in self.windows}
+        device_names = {"keypad": "评价器", "caller": "叫号器"}
+        for b, bus in enumerate(self.keypad_buses):
+            # Two devices answering to one RS-485 address garble each other's frames.
+            used: dict[int, str] = {}
+            for w, pads in bus.windows.items():
+                for kind, label in device_names.items():
+                    addr = getattr(pads, kind)
+                    if addr is None:
+                        continue
+                    if addr in used:
+                        problems.append(
+                            (("keypad_buses", b, "windows", w, kind), f"总线地址 {addr} 已被{used[addr]}使用；同一总线上每台设备的地址必须不同")
+                        )
+                    else:
+                        used[addr] = f"窗口 {w} 的{label}"
+        for d, disp in enumerate(self.displays):
+            if disp.window_strips:
+                strip_used: dict[int, str] = {}
+                for w, addr in disp.window_strips.windows.items():
+                    if addr in strip_used:
+                        problems.append(
+                            (("displays", d, "window_strips", "windows", w), f"条屏地址 {addr} 已被窗口 {strip_used[addr]} 使用；每块窗口条屏的地址必须不同")
+                        )
+                    else:
+                        strip_used[addr] = w
         for b, bus in enumerate(self.keypad_buses):
             for w in bus.windows:
                 if w not in windows:
