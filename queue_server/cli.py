@@ -53,7 +53,13 @@ def server_main(argv: list[str]) -> int:
     db = open_database(settings)
     app = create_app(cfg, db, clock, settings)
     logger.info("hall %s (%s): API http://%s:%s/api/v1/ — clerk console /console, manager console /admin", cfg.hall.name, cfg.hall.id, host, port)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    from queue_server.publisher import start_messaging_or_exit
+
+    messaging = start_messaging_or_exit(settings, db, cfg.hall.id, clock)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        messaging.stop()  # server/status "stopped"; the last will "offline" covers a crash
     return 0
 
 

@@ -281,3 +281,18 @@ class MessagingRuntime:
         self.messenger.stop()
         if self.broker is not None:
             self.broker.stop()
+
+
+def start_messaging_or_exit(settings: Any, db: Database, hall: str, clock: Clock | None = None) -> MessagingRuntime:
+    """For `yizhan server`: a broker address or embedded broker that cannot be used stops the
+    server with a clear message instead of a traceback."""
+    import sys
+
+    from yizhan.messaging.broker import BrokerStartError
+    from yizhan.messaging.factory import MessagingConfigError
+
+    try:
+        return MessagingRuntime(settings, db, hall, clock).start()
+    except (BrokerStartError, MessagingConfigError) as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(1) from None

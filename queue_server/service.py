@@ -261,7 +261,7 @@ class HallService:
         try:
             service = self.cfg.service(service_code)
         except StopIteration:
-            raise CommandError(404, "unknown_service", code=service_code) from None
+            raise CommandError(404, "unknown_service", service_code=service_code) from None
         queue = self.cfg.queue(service.queue)
         with self.db.write() as s:
             if idempotency_key:

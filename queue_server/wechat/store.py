@@ -1,0 +1,142 @@
+"""Bindings (openid ↔ ticket, one day) and the notices already sent, in the hall database.
+
+A notice row is written *before* the bridge sends it (a claim), so two bridges or a
+restarted one never send it twice; a notice WeChat refused for good is deleted again, so
+it is not counted as delivered."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from queue_server.db.tables import Ticket, WechatBinding, WechatNotice
+from queue_server.service import HallService
+
+logger = logging.getLogger(__name__)
+
+# Ticket states in which following still makes sense.
+FOLLOWABLE = ("waiting", "called", "serving", "skipped")
+# WeChat errors that mean this follower cannot receive anything (unfollowed, refused, wrong id).
+GONE_ERRORS = frozenset({43004, 43101, 40003})
+
+
+@dataclass(frozen=True)
+class BindResult:
+    outcome: str  # bound | already | unknown | expired | over
+    ticket: Ticket | None = None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    openid: str
+
+
+class WechatStore:
+    def __init__(self, service: HallService) -> None:
+        self.svc = service
+        self.db = service.db
+
+    def _start_of(self, day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=self.svc.clock.tz)
+
+    # ---- bindings --------------------------------------------------------------------------
+    def bind(self, ticket_token: str, openid: str) -> BindResult:
+        now = self.svc.now()
+        today = self.svc.today(now)
+        with self.db.write() as s:
+            ticket = s.scalar(select(Ticket).where(Ticket.token == ticket_token))
+            if ticket is None:
+                return BindResult("unknown")
+            if ticket.day != today:
+                return BindResult("expired", ticket)
+            if ticket.state not in FOLLOWABLE:
+                return BindResult("over", ticket)
+            row = s.scalar(select(WechatBinding).where(WechatBinding.ticket_token == ticket_token, WechatBinding.openid == openid))
+            if row is not None:
+                was_active = row.active
+                row.active = True
+                return BindResult("already" if was_active else "bound", ticket)
+            s.add(WechatBinding(ticket_token=ticket_token, openid=openid, day=today, created_at=now, active=True))
+        return BindResult("bound", ticket)
+
+    def unbind(self, openid: str) -> int:
+        """Stops every notice of today for this follower; returns how many tickets it followed."""
+        today = self.svc.today()
+        with self.db.write() as s:
+            return s.execute(
+                update(WechatBinding)
+                .where(WechatBinding.openid == openid, WechatBinding.day == today, WechatBinding.active.is_(True))
+                .values(active=False)
+            ).rowcount
+
+    def followers(self, ticket_token: str) -> list[str]:
+        with self.db.read() as s:
+            return list(s.scalars(select(WechatBinding.openid).where(
+                WechatBinding.ticket_token == ticket_token, WechatBinding.active.is_(True), WechatBinding.day == self.svc.today())))
+
+    # ---- notices ---------------------------------------------------------------------------
+    def sent_today(self) -> int:
+        with self.db.read() as s:
+            return s.scalar(select(func.count()).select_from(WechatNotice).where(WechatNotice.sent_at >= self._start_of(self.svc.today()))) or 0
+
+    def claim(self, ticket_token: str, kind: str, quota: int) -> tuple[Ticket | None, list[Claimed], bool]:
+        """(ticket, notices to send now, quota exhausted). Only followers who have not had
+        this notice yet are claimed."""
+        for attempt in (0, 1):
+            try:
+                return self._claim(ticket_token, kind, quota)
+            except IntegrityError:
+                # Another bridge claimed the same notice at the same instant (PostgreSQL): look again.
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _claim(self, ticket_token: str, kind: str, quota: int) -> tuple[Ticket | None, list[Claimed], bool]:
+        now = self.svc.now()
+        today = self.svc.today(now)
+        with self.db.write() as s:
+            ticket = s.scalar(select(Ticket).where(Ticket.token == ticket_token))
+            if ticket is None or ticket.day != today:
+                return ticket, [], False
+            openids = list(s.scalars(select(WechatBinding.openid).where(
+                WechatBinding.ticket_token == ticket_token, WechatBinding.active.is_(True), WechatBinding.day == today)))
+            if not openids:
+                return ticket, [], False
+            done = set(s.scalars(select(WechatNotice.openid).where(WechatNotice.ticket_token == ticket_token, WechatNotice.kind == kind)))
+            todo = [o for o in openids if o not in done]
+            if not todo:
+                return ticket, [], False
+            used = s.scalar(select(func.count()).select_from(WechatNotice).where(WechatNotice.sent_at >= self._start_of(today))) or 0
+            if used + len(todo) > quota:
+                return ticket, [], True
+            rows = [WechatNotice(ticket_token=ticket_token, openid=o, kind=kind, sent_at=now) for o in todo]
+            s.add_all(rows)
+            s.flush()
+            return ticket, [Claimed(r.id, r.openid) for r in rows], False
+
+    def failed(self, notice_id: int, errcode: int | None) -> None:
+        """WeChat refused the notice for good: it was not delivered, so it does not count;
+        a follower who can no longer receive anything is unbound."""
+        with self.db.write() as s:
+            row = s.get(WechatNotice, notice_id)
+            if row is None:
+                return
+            if errcode in GONE_ERRORS:
+                s.execute(update(WechatBinding).where(WechatBinding.openid == row.openid, WechatBinding.ticket_token == row.ticket_token).values(active=False))
+            s.delete(row)
+
+    # ---- end of day ------------------------------------------------------------------------
+    def purge(self) -> tuple[int, int]:
+        """Deletes bindings and notice records of earlier days (openids are personal data)."""
+        today = self.svc.today()
+        with self.db.write() as s:
+            b = s.execute(delete(WechatBinding).where(WechatBinding.day < today)).rowcount
+            n = s.execute(delete(WechatNotice).where(WechatNotice.sent_at < self._start_of(today))).rowcount
+        if b or n:
+            logger.info("WeChat: deleted %s bindings and %s notice records of earlier days", b, n)
+        return b, n
