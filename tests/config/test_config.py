@@ -358,3 +358,19 @@ def test_config_error_is_an_exception_with_all_problems():
 def test_loader_reads_from_a_path(tmp_path: Path):
     (tmp_path / "hall.yaml").write_text(SMALL, encoding="utf-8")
     assert load_config(tmp_path).hall.id == "test-hall"
+
+
+def test_a_broken_queue_still_resolves_references_to_it():
+    # Queue A has a field error; the service on queue A must not be reported as pointing
+    # at an unknown queue, and the listed choices still name A.
+    text = SMALL.replace("    daily_cap: 100\n", "    daily_cap: lots\n").replace(
+        "windows:\n", "  - code: GA02\n    name: 补领\n    department: gongan\n    queue: X\n    class: 即收即办\n"
+        "    promised_days: 0\n    materials: [户口簿]\nwindows:\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "hall.yaml")
+    lines = [str(p) for p in info.value.problems]
+    assert lines == [
+        "hall.yaml:14: queues[0].daily_cap: 应为整数，现在是 'lots'；例如 3",
+        "hall.yaml:26: services[1].queue: 队列 'X' 未定义；可选：A",
+    ]

@@ -299,16 +299,26 @@ def _cross_checks_despite(errors: list[dict[str, Any]], data: dict[str, Any]) ->
         raw = data.get(name) or []
         if not isinstance(raw, list):
             return []
-        kept[name] = [i for i in range(len(raw)) if i not in broken.get(name, set())]
-        for i in broken.get(name, set()):
-            item = raw[i] if i < len(raw) else None
-            if isinstance(item, dict):
-                dropped.update(str(item[k]) for k in ("id", "code") if k in item)
+        bad = broken.get(name, set())
+        kept[name] = [i for i in range(len(raw)) if i not in bad]
         annotation = HallConfig.model_fields[name].annotation
         try:
-            sections[name] = TypeAdapter(annotation).validate_python([raw[i] for i in kept[name]])
+            items = TypeAdapter(annotation).validate_python([raw[i] for i in kept[name]])
         except ValidationError:
             return []
+        positions = list(kept[name])
+        for i in sorted(bad):
+            item = raw[i] if i < len(raw) else None
+            ident = item.get("id") if isinstance(item, dict) else None
+            if name in ("departments", "queues") and isinstance(ident, str) and ident:
+                # Only their id takes part in the checks: keep a stand-in so references resolve.
+                model = _models_in(annotation)[0]
+                at = next((k for k, pos in enumerate(positions) if pos > i), len(positions))
+                items.insert(at, model.model_construct(id=ident))
+                positions.insert(at, i)
+            elif isinstance(item, dict):
+                dropped.update(str(item[k]) for k in ("id", "code") if k in item)
+        sections[name], kept[name] = items, positions
     try:
         HallConfig.model_construct(**sections)._cross_checks()
     except CrossCheckError as cross:
