@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 
 from yizhan.cli import setup_logging
@@ -56,6 +57,9 @@ def server_main(argv: list[str]) -> int:
     from queue_server.publisher import start_messaging_or_exit
 
     messaging = start_messaging_or_exit(settings, db, cfg.hall.id, clock)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit lets
+    # the finally below publish server/status "stopped" before the process ends.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:

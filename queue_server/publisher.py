@@ -269,8 +269,8 @@ class MessagingRuntime:
         self.publisher = OutboxPublisher(db, self.messenger, hall, clock=clock, **publisher_kw)
 
     def start(self) -> "MessagingRuntime":
+        self.publisher.start()  # first: it must hear the messenger's first connect
         self.messenger.start()
-        self.publisher.start()
         return self
 
     def notify(self) -> None:

@@ -21,7 +21,7 @@ from yizhan.messaging.base import Handler, Message
 
 logger = logging.getLogger(__name__)
 
-MAX_PAYLOAD_BYTES = 64 * 1024  # the largest real payload is a window state, well under 2 KiB
+MAX_PAYLOAD_BYTES = 16 * 1024  # the largest real payload (a window state) is well under 2 KiB
 
 
 class Deduplicator:
@@ -126,31 +126,42 @@ def decode_event(msg: Message, *, hall: str | None = None, max_bytes: int = MAX_
             garbage.report(msg.topic, "empty payload")
         return None
     if len(msg.payload) > max_bytes:
-        garbage.report(msg.topic, f"payload of {len(msg.payload)} bytes exceeds {max_bytes}")
+        garbage.report(msg.topic, f"payload larger than {max_bytes} bytes")
         return None
     kind = topic_kind(msg.topic)
     if kind is None:
         garbage.report(msg.topic, "not a topic of docs/mqtt.md")
         return None
     try:
-        data = json.loads(msg.payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        garbage.report(msg.topic, "not UTF-8 JSON")
+        text = msg.payload.decode("utf-8")
+    except UnicodeDecodeError:
+        garbage.report(msg.topic, "not UTF-8")
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        garbage.report(msg.topic, "not JSON")
         return None
     if not isinstance(data, dict):
         garbage.report(msg.topic, "not a JSON object")
         return None
     for key in ("event_id", "hall", "at"):
-        if not isinstance(data.get(key), str) or not data[key]:
-            garbage.report(msg.topic, f"missing or invalid {key!r}")
+        if key not in data:
+            garbage.report(msg.topic, f"missing {key!r}")
+            return None
+        if not isinstance(data[key], str) or not data[key]:
+            garbage.report(msg.topic, f"invalid {key!r}")
             return None
     topic_hall, name = kind
     if data["hall"] != topic_hall or (hall is not None and topic_hall != hall):
         garbage.report(msg.topic, "hall does not match the topic")
         return None
     for key, rule in SCHEMAS[name].items():
-        if key not in data or not _check_type(data[key], rule):
-            garbage.report(msg.topic, f"missing or invalid {key!r}")
+        if key not in data:
+            garbage.report(msg.topic, f"missing {key!r}")
+            return None
+        if not _check_type(data[key], rule):
+            garbage.report(msg.topic, f"invalid {key!r}")
             return None
     return data
 
