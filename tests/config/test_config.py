@@ -374,3 +374,45 @@ def test_a_broken_queue_still_resolves_references_to_it():
         "hall.yaml:14: queues[0].daily_cap: 应为整数，现在是 'lots'；例如 3",
         "hall.yaml:26: services[1].queue: 队列 'X' 未定义；可选：A",
     ]
+
+
+def test_no_edit_of_the_shipped_file_ends_in_a_traceback(shipped_text):
+    # Random slips a person makes in an editor (deleted, doubled, mis-indented lines, stray
+    # brackets): every outcome is either a valid hall or a list of located Chinese messages.
+    import random
+
+    base = shipped_text.splitlines(keepends=True)
+    rng = random.Random(20260302)
+    junk = [" ]", " {", " &a", " *b", " !!python/object:os.system x", ": :", " '", "\t"]
+    outcomes = {"valid": 0, "errors": 0}
+    for _ in range(150):
+        lines = list(base)
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(len(lines))
+            op = rng.choice(["del", "dup", "indent", "dedent", "colon", "swap", "junk"])
+            if op == "del":
+                del lines[i]
+            elif op == "dup":
+                lines.insert(i, lines[i])
+            elif op == "indent":
+                lines[i] = "  " + lines[i]
+            elif op == "dedent":
+                lines[i] = lines[i][2:]
+            elif op == "colon":
+                lines[i] = lines[i].replace(":", "", 1)
+            elif op == "swap":
+                j = rng.randrange(len(lines))
+                lines[i], lines[j] = lines[j], lines[i]
+            else:
+                lines[i] = lines[i].rstrip("\n") + rng.choice(junk) + "\n"
+        text = "".join(lines)
+        try:
+            parse_config(text, "hall.yaml")
+            outcomes["valid"] += 1
+        except ConfigError as exc:
+            outcomes["errors"] += 1
+            assert exc.problems
+            for p in exc.problems:
+                assert 1 <= p.line <= len(lines) + 1, str(p)
+                assert re.search(r"[\u4e00-\u9fff]", p.message), str(p)
+    assert outcomes["errors"] > 100

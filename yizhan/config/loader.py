@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 Path_ = tuple[str | int, ...]
 
+# libyaml's parser when present: ten times faster on a full hall, with the same line marks.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class ConfigProblem:
@@ -92,8 +95,15 @@ class _Index:
         return self.lines.get(p, 1)
 
 
+# Needles cover both libyaml's and PyYAML's wording of the same problem.
 _YAML_PROBLEMS = (
     ("found character '\\t'", "这一行用了制表符（Tab）缩进；YAML 只能用空格缩进，请把 Tab 换成空格"),
+    ("tab character", "这一行用了制表符（Tab）缩进；YAML 只能用空格缩进，请把 Tab 换成空格"),
+    ("did not find expected key", "缩进不一致：同一层的键必须对齐（用相同数量的空格）"),
+    ("did not find expected ',' or ']'", "方括号列表没有闭合，或元素之间缺少逗号"),
+    ("did not find expected ',' or '}'", "花括号映射没有闭合，或元素之间缺少逗号"),
+    ("did not find expected node content", "这里缺少值，或括号、引号没有闭合"),
+    ("found character that cannot start any token", "这里有 YAML 不允许放在开头的字符（如 Tab、@、`）；请删掉或给值加引号"),
     ("mapping values are not allowed", "这里不能出现“键: 值”；可能是上一行缩进不对，或值里含有“: ”需要加引号"),
     ("expected <block end>", "缩进不一致：同一层的键必须对齐（用相同数量的空格）"),
     ("could not find expected ':'", "缺少冒号：每个键后面要有“: ”"),
@@ -346,8 +356,8 @@ def parse_config(text: str, filename: str = "hall.yaml") -> HallConfig:
     if not text.strip():
         raise ConfigError([ConfigProblem(filename, 1, "", "配置文件是空的；请从仓库里的 config/hall.yaml 复制一份再修改")])
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_LOADER)
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 — a safe loader
     except yaml.YAMLError as exc:
         raise ConfigError([_yaml_problem(exc, filename)]) from None
     if node is None or data is None:
