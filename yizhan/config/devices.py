@@ -5,9 +5,41 @@ by (part of) its reader name; `simulator` anywhere selects the simulator."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal, Union
+from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+def check_printer_address(address: str) -> str:
+    """The address unchanged, or ValueError saying which documented form it breaks."""
+    a = address.strip()
+    if a in ("simulator", "simulator://"):
+        return a
+    u = urlsplit(a)
+    query = parse_qs(u.query)
+    if u.scheme == "tcp":
+        if not u.hostname:
+            raise ValueError("tcp:// needs a host, e.g. tcp://192.168.1.50:9100")
+        try:
+            u.port
+        except ValueError as exc:
+            raise ValueError("tcp:// port must be a number") from exc
+    elif u.scheme == "serial":
+        if not u.path:
+            raise ValueError("serial:// needs a device path, e.g. serial:///dev/ttyUSB0?baudrate=9600")
+        if any(not v.isdigit() for v in query.get("baudrate", [])):
+            raise ValueError("baudrate must be a number")
+    elif u.scheme == "file":
+        if not u.path:
+            raise ValueError("file:// needs a path, e.g. file:///dev/usb/lp0")
+    elif u.scheme == "usb":
+        if not re.fullmatch(r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}", u.netloc or u.path.lstrip("/")):
+            raise ValueError("usb:// needs VID:PID in hex, e.g. usb://0416:5011")
+    else:
+        raise ValueError("use usb://VID:PID, serial:///dev/ttyUSB0?baudrate=9600, tcp://HOST:9100, file:///dev/usb/lp0 or simulator")
+    return a
 
 
 class _Strict(BaseModel):
@@ -38,6 +70,12 @@ class PrinterConfig(_Strict):
     encoding: Literal["gb18030", "gbk"] = "gb18030"
     native_qr: bool = Field(True, description="False for printers without GS ( k: the QR is sent as a raster image")
     status_timeout_s: float = Field(1.0, gt=0, le=10)
+    print_timeout_s: float = Field(20.0, gt=0, le=120, description="longest a ticket may take to come out")
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        return check_printer_address(v)
 
 
 class CameraConfig(_Strict):

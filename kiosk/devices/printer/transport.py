@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 from kiosk.devices.base import PrinterOffline
+from yizhan.config.devices import check_printer_address
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class PrinterAddress:
 
 def parse_address(address: str) -> PrinterAddress:
     """ValueError with the reason when the address is not one of the documented forms."""
-    a = address.strip()
+    a = check_printer_address(address)
     if a in ("simulator", "simulator://"):
         return PrinterAddress("simulator")
     u = urlsplit(a)
