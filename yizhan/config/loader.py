@@ -112,6 +112,8 @@ _YAML_PROBLEMS = (
     ("expected ',' or ']'", "方括号列表没有闭合，或元素之间缺少逗号"),
     ("expected ',' or '}'", "花括号映射没有闭合，或元素之间缺少逗号"),
     ("but found another document", "文件里有多个 YAML 文档（---）；hall.yaml 只能有一个"),
+    ("could not determine a constructor", "不支持的 YAML 标签（!!…）；请删掉标签，直接写值"),
+    ("found unhashable key", "键不能是列表或映射；请写成普通的“键: 值”"),
     ("found unknown escape character", "双引号字符串里有无效的转义（\\）；请改用单引号或去掉反斜杠"),
 )
 
