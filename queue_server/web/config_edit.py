@@ -157,6 +157,7 @@ class ConfigEditor:
                         if qs.fa.flow_style():
                             renamed.fa.set_flow_style()
                         w["queues"] = renamed
+                _rename_in_lists(doc.get("displays") or [], queue_id, new_id)
             return changes
 
         return self.edit(change)
@@ -231,3 +232,18 @@ def parse_weights(text: str) -> dict[str, int | str]:
     if not out:
         raise EditError(["窗口至少要办理一个队列，例如 A:3"])
     return out
+
+
+def _rename_in_lists(node: object, old: str, new: str) -> None:
+    """Display sections list the queues they show (`queues: [A, B]`): follow a renamed prefix."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "queues" and isinstance(value, list):
+                for i, item in enumerate(value):
+                    if item == old:
+                        value[i] = new
+            else:
+                _rename_in_lists(value, old, new)
+    elif isinstance(node, list):
+        for item in node:
+            _rename_in_lists(item, old, new)

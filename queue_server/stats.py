@@ -1,0 +1,415 @@
+"""Statistics from the event log (ticket_events, ratings, followups) for a day, week or month.
+
+Definitions (docs/consoles.md says the same):
+- issued: tickets issued in the period, counted in the queue and service they were issued for;
+- served: tickets finished (办结), counted where they were finished (queue, window, clerk);
+- no-shows (未到/过号): tickets whose last state in the period is skipped or no_show,
+  counted at the window and clerk that skipped them;
+- wait: first call − issue; service time: finish − the last call (or a later 开始办理);
+- averages and p90 (nearest rank: the smallest value ≥ 90 % of the values) in seconds;
+- 好评率: (非常满意 + 满意 + 基本满意) / all ratings, the national 好差评 convention;
+- 流动红旗: windows ranked by 好评率, then fewer 差评, then more served, then shorter service time.
+One query reads the period's events (an index range on day) and one pass folds them, so a month
+of a large hall answers well within a second on SQLite (bench/stats_bench.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, literal, select
+
+from yizhan.config.model import HallConfig
+
+from queue_server.db.engine import Database
+from queue_server.db.tables import Followup, Rating, Ticket, TicketEvent
+from queue_server.domain.hours import is_working_day
+
+SCORES = (5, 4, 3, 2, 1)
+SCORE_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+GOOD_MIN = 3
+PERIODS = ("day", "week", "month")
+_ACTIONS = ("issue", "call", "start", "finish", "skip", "no_show", "cancel", "transfer", "rejoin")
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: str
+    start: date
+    end: date  # exclusive
+
+    @property
+    def label(self) -> str:
+        if self.kind == "day":
+            return f"{self.start:%Y年%-m月%-d日}"
+        if self.kind == "week":
+            last = self.end - timedelta(days=1)
+            return f"{self.start:%Y年%-m月%-d日}–{last:%-m月%-d日}（第{self.start.isocalendar().week}周）"
+        return f"{self.start:%Y年%-m月}"
+
+    def previous(self) -> "Period":
+        return period_for(self.kind, self.start - timedelta(days=1))
+
+    def next(self) -> "Period":
+        return period_for(self.kind, self.end)
+
+
+def period_for(kind: str, day: date) -> Period:
+    if kind == "week":
+        start = day - timedelta(days=day.weekday())
+        return Period("week", start, start + timedelta(days=7))
+    if kind == "month":
+        start = day.replace(day=1)
+        end = (start + timedelta(days=32)).replace(day=1)
+        return Period("month", start, end)
+    return Period("day", day, day + timedelta(days=1))
+
+
+def p90(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
+
+
+def mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+@dataclass
+class Group:
+    key: str
+    name: str
+    issued: int = 0
+    called: int = 0
+    served: int = 0
+    no_shows: int = 0
+    waits: list[float] = field(default_factory=list)
+    services: list[float] = field(default_factory=list)
+
+    def row(self) -> dict:
+        return {
+            "key": self.key, "name": self.name, "issued": self.issued, "called": self.called, "served": self.served,
+            "no_shows": self.no_shows, "avg_wait_s": mean(self.waits), "p90_wait_s": p90(self.waits),
+            "avg_service_s": mean(self.services), "p90_service_s": p90(self.services),
+        }
+
+
+@dataclass
+class _T:
+    queue: str
+    service: str
+    issued: float | None = None
+    first_call: float | None = None
+    start: float | None = None
+    final_state: str = ""
+    final_window: str | None = None
+    final_clerk: str | None = None
+
+
+def _epoch(col, db: Database):  # type: ignore[no-untyped-def]
+    # Durations are computed in SQL-native numbers: far cheaper than building 100k datetimes.
+    if db.is_sqlite:
+        return (func.julianday(col) - literal(2440587.5)) * literal(86400.0)
+    return func.extract("epoch", col)
+
+
+class _Groups(dict):
+    def __init__(self, names: dict[str, str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def __missing__(self, key: str) -> Group:
+        g = Group(key, self.names.get(key, key))
+        self[key] = g
+        return g
+
+
+def compute(db: Database, cfg: HallConfig, period: Period, tz: ZoneInfo | None = None, today: date | None = None) -> dict:
+    tz = tz or ZoneInfo(cfg.hall.timezone)
+    today = today or datetime.now(tz).date()
+    stmt = (
+        select(TicketEvent.ticket_id, TicketEvent.action, TicketEvent.state, _epoch(TicketEvent.at, db),
+               TicketEvent.queue, TicketEvent.window, TicketEvent.clerk, Ticket.service)
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(TicketEvent.day >= period.start, TicketEvent.day < period.end, TicketEvent.action.in_(_ACTIONS))
+        .order_by(TicketEvent.id)
+    )
+    queue_names = {q.id: q.name for q in cfg.queues}
+    service_names = {s.code: s.name for s in cfg.services}
+    window_names = {w.id: w.display_name for w in cfg.windows}
+    by_queue, by_service = _Groups(queue_names), _Groups(service_names)
+    by_window, by_clerk = _Groups(window_names), _Groups({})
+    total = Group("total", "全部")
+    hours_issued = [0] * 24
+    hours_waits: list[list[float]] = [[] for _ in range(24)]
+    hours_served = [0] * 24
+    tickets: dict[int, _T] = {}
+    offset_cache: dict[int, int] = {}
+
+    def hour_of(epoch: float) -> int:
+        day_key = int(epoch // 86400)
+        off = offset_cache.get(day_key)
+        if off is None:
+            off = int(datetime.fromtimestamp(epoch, timezone.utc).astimezone(tz).utcoffset().total_seconds())
+            offset_cache[day_key] = off
+        return int((epoch + off) // 3600) % 24
+
+    with db.read() as s:
+        rows = s.execute(stmt).all()
+        for tid, action, state, at, queue, window, clerk, service in rows:
+            at = float(at)
+            rec = tickets.get(tid)
+            if rec is None:
+                rec = tickets[tid] = _T(queue=queue, service=service)
+            if action == "issue":
+                rec.issued = at
+                total.issued += 1
+                by_queue[queue].issued += 1
+                by_service[service].issued += 1
+                hours_issued[hour_of(at)] += 1
+            elif action == "call":
+                rec.start = at
+                total.called += 1
+                if window:
+                    by_window[window].called += 1
+                if clerk:
+                    by_clerk[clerk].called += 1
+                if rec.first_call is None:
+                    rec.first_call = at
+                    if rec.issued is not None:
+                        wait = at - rec.issued
+                        total.waits.append(wait)
+                        by_queue[rec.queue].waits.append(wait)
+                        by_service[service].waits.append(wait)
+                        hours_waits[hour_of(rec.issued)].append(wait)
+                        if window:
+                            by_window[window].waits.append(wait)
+                        if clerk:
+                            by_clerk[clerk].waits.append(wait)
+            elif action == "start":
+                rec.start = at
+            elif action == "finish":
+                total.served += 1
+                by_queue[queue].served += 1
+                by_service[service].served += 1
+                hours_served[hour_of(at)] += 1
+                if window:
+                    by_window[window].served += 1
+                if clerk:
+                    by_clerk[clerk].served += 1
+                if rec.start is not None:
+                    dur = at - rec.start
+                    total.services.append(dur)
+                    by_queue[queue].services.append(dur)
+                    by_service[service].services.append(dur)
+                    if window:
+                        by_window[window].services.append(dur)
+                    if clerk:
+                        by_clerk[clerk].services.append(dur)
+            rec.final_state, rec.final_window, rec.final_clerk = state, window, clerk
+            if action in ("transfer", "rejoin"):
+                rec.start = None
+            rec.queue = queue
+        ratings = s.execute(
+            select(Rating.window, Rating.clerk, Rating.score).where(Rating.day >= period.start, Rating.day < period.end)
+        ).all()
+        followups = list(s.scalars(
+            select(Followup).where(
+                (Followup.status == "open") | ((Followup.opened_at >= _utc(period.start, tz)) & (Followup.opened_at < _utc(period.end, tz)))
+            ).order_by(Followup.deadline, Followup.id)
+        ))
+        fu_tickets = {t.id: t for t in s.scalars(select(Ticket).where(Ticket.id.in_([f.ticket_id for f in followups])))} if followups else {}
+    for rec in tickets.values():
+        if rec.final_state in ("skipped", "no_show"):
+            total.no_shows += 1
+            by_queue[rec.queue].no_shows += 1
+            by_service[rec.service].no_shows += 1
+            if rec.final_window:
+                by_window[rec.final_window].no_shows += 1
+            if rec.final_clerk:
+                by_clerk[rec.final_clerk].no_shows += 1
+
+    satisfaction = _satisfaction([r[2] for r in ratings])
+    per_window_scores: dict[str, list[int]] = defaultdict(list)
+    per_clerk_scores: dict[str, list[int]] = defaultdict(list)
+    for w, c, score in ratings:
+        if w:
+            per_window_scores[w].append(score)
+        if c:
+            per_clerk_scores[c].append(score)
+    followup_rows = []
+    for f in followups:
+        t = fu_tickets.get(f.ticket_id)
+        overdue = f.status == "open" and f.deadline < today
+        followup_rows.append({
+            "id": f.id, "ticket": t.number if t else "", "day": t.day.isoformat() if t else "",
+            "service": service_names.get(t.service, t.service) if t else "", "window": window_names.get(f.window or "", f.window or ""),
+            "clerk": f.clerk or "", "score": f.score, "score_name": SCORE_NAMES.get(f.score, ""),
+            "opened_at": f.opened_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), "deadline": f.deadline.isoformat(),
+            "status": f.status, "overdue": overdue, "closed_at": f.closed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if f.closed_at else "",
+            "closed_by": f.closed_by or "", "note": f.note,
+        })
+
+    def rows(groups: _Groups, scores: dict[str, list[int]] | None = None, order: list[str] | None = None) -> list[dict]:
+        keys = [k for k in (order or []) if k in groups] + sorted(k for k in groups if k not in (order or []))
+        out = []
+        for k in keys:
+            row = groups[k].row()
+            if scores is not None:
+                row |= {"ratings": len(scores.get(k, [])), "good_rate": _good_rate(scores.get(k, [])),
+                        "bad": sum(1 for x in scores.get(k, []) if x < GOOD_MIN)}
+            out.append(row)
+        return out
+
+    window_rows = rows(by_window, per_window_scores, [w.id for w in cfg.windows])
+    for k, sc in per_window_scores.items():
+        if k not in by_window:
+            window_rows.append(Group(k, window_names.get(k, k)).row() | {"ratings": len(sc), "good_rate": _good_rate(sc), "bad": sum(1 for x in sc if x < GOOD_MIN)})
+    ranking = sorted(
+        (r for r in window_rows if r["served"] or r["ratings"]),
+        key=lambda r: (-(r["good_rate"] if r["good_rate"] is not None else -1), r["bad"], -r["served"], r["avg_service_s"] or 0),
+    )
+    for i, r in enumerate(ranking, 1):
+        r["rank"] = i
+    hourly = [
+        {"hour": h, "issued": hours_issued[h], "served": hours_served[h], "avg_wait_s": mean(hours_waits[h]), "p90_wait_s": p90(hours_waits[h])}
+        for h in range(24)
+    ]
+    busiest = sorted((h for h in hourly if h["issued"]), key=lambda h: (-h["issued"], h["hour"]))[:3]
+    return {
+        "period": {"kind": period.kind, "start": period.start.isoformat(), "end": period.end.isoformat(), "label": period.label,
+                   "working_days": sum(1 for i in range((period.end - period.start).days) if is_working_day(period.start + timedelta(days=i)))},
+        "total": total.row(),
+        "by_queue": rows(by_queue, None, [q.id for q in cfg.queues]),
+        "by_service": [r for r in rows(by_service, None, [s.code for s in cfg.services]) if r["issued"] or r["served"] or r["no_shows"]],
+        "by_window": [r for r in window_rows if r["called"] or r["served"] or r["ratings"] or r["no_shows"]],
+        "by_clerk": rows(by_clerk, per_clerk_scores),
+        "hourly": hourly,
+        "busiest_hours": [h["hour"] for h in busiest],
+        "satisfaction": satisfaction,
+        "followups": followup_rows,
+        "ranking": ranking,
+    }
+
+
+def _utc(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tz).astimezone(timezone.utc)
+
+
+def _good_rate(scores: list[int]) -> float | None:
+    return sum(1 for x in scores if x >= GOOD_MIN) / len(scores) if scores else None
+
+
+def _satisfaction(scores: list[int]) -> dict:
+    counts = {s: 0 for s in SCORES}
+    for x in scores:
+        counts[x] = counts.get(x, 0) + 1
+    return {"total": len(scores), "counts": [{"score": s, "name": SCORE_NAMES[s], "count": counts[s]} for s in SCORES],
+            "good_rate": _good_rate(scores), "bad": counts[1] + counts[2]}
+
+
+# ---- formatting and export -----------------------------------------------------------------
+def minutes(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds / 60:.1f}"
+
+
+def percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+_COLUMNS = [
+    ("name", "名称"), ("issued", "取号数"), ("called", "叫号数"), ("served", "办结数"), ("no_shows", "过号/未到"),
+    ("avg_wait_s", "平均等候(分钟)"), ("p90_wait_s", "90%等候(分钟)"), ("avg_service_s", "平均办理(分钟)"), ("p90_service_s", "90%办理(分钟)"),
+]
+_RATED = [("ratings", "评价数"), ("good_rate", "好评率"), ("bad", "差评数")]
+
+
+def tables(report: dict) -> list[tuple[str, list[str], list[list]]]:
+    """The report as (sheet title, header, rows) — the same figures the page shows."""
+
+    def cell(key: str, value: object) -> object:
+        if key.endswith("_s"):
+            return None if value is None else round(value / 60, 1)
+        if key == "good_rate":
+            return None if value is None else round(value * 100, 1)
+        return value
+
+    def table(rows: list[dict], cols: list[tuple[str, str]]) -> list[list]:
+        return [[cell(k, r.get(k)) for k, _ in cols] for r in rows]
+
+    total = report["total"]
+    sat = report["satisfaction"]
+    overview = [
+        ["统计期间", report["period"]["label"]], ["取号数", total["issued"]], ["办结数", total["served"]], ["过号/未到", total["no_shows"]],
+        ["平均等候(分钟)", cell("avg_wait_s", total["avg_wait_s"])], ["90%等候(分钟)", cell("p90_wait_s", total["p90_wait_s"])],
+        ["平均办理(分钟)", cell("avg_service_s", total["avg_service_s"])], ["90%办理(分钟)", cell("p90_service_s", total["p90_service_s"])],
+        ["评价数", sat["total"]], ["好评率(%)", cell("good_rate", sat["good_rate"])],
+        ["最忙时段", "、".join(f"{h}:00-{h + 1}:00" for h in report["busiest_hours"])],
+    ]
+    queue_cols = [c for c in _COLUMNS if c[0] != "called"]
+    window_cols = [c for c in _COLUMNS if c[0] != "issued"] + _RATED
+    hourly_cols = [("hour", "时段"), ("issued", "取号数"), ("served", "办结数"), ("avg_wait_s", "平均等候(分钟)"), ("p90_wait_s", "90%等候(分钟)")]
+    fu_cols = [("ticket", "号码"), ("day", "日期"), ("service", "事项"), ("window", "窗口"), ("clerk", "工作人员"), ("score_name", "评价"),
+               ("opened_at", "产生时间"), ("deadline", "整改期限"), ("status", "状态"), ("closed_at", "办结时间"), ("closed_by", "办结人"), ("note", "整改说明")]
+    rank_cols = [("rank", "名次"), ("name", "窗口"), ("served", "办结数"), ("ratings", "评价数"), ("good_rate", "好评率(%)"), ("bad", "差评数"),
+                 ("avg_service_s", "平均办理(分钟)")]
+    return [
+        ("概览", ["项目", "数值"], overview),
+        ("按队列", [h for _, h in queue_cols], table(report["by_queue"], queue_cols)),
+        ("按事项", [h for _, h in queue_cols], table(report["by_service"], queue_cols)),
+        ("按窗口", [h for _, h in window_cols], table(report["by_window"], window_cols)),
+        ("按工作人员", [h for _, h in window_cols], table(report["by_clerk"], window_cols)),
+        ("按小时", [h for _, h in hourly_cols], [[f"{r['hour']:02d}:00"] + table([r], hourly_cols)[0][1:] for r in report["hourly"]]),
+        ("满意度", ["评价", "数量"], [[c["name"], c["count"]] for c in sat["counts"]] + [["好评率(%)", cell("good_rate", sat["good_rate"])]]),
+        ("差评整改", [h for _, h in fu_cols], [[("已整改" if v == "closed" else "待整改") if k == "status" else v for k, v in zip([c for c, _ in fu_cols], row)]
+                                             for row in table(report["followups"], fu_cols)]),
+        ("流动红旗", [h for _, h in rank_cols], table(report["ranking"], rank_cols)),
+    ]
+
+
+def to_csv(report: dict) -> bytes:
+    out = io.StringIO()
+    w = csv.writer(out)
+    for title, header, rows in tables(report):
+        w.writerow([f"【{title}】"])
+        w.writerow(header)
+        w.writerows(["" if v is None else v for v in row] for row in rows)
+        w.writerow([])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel on Windows opens UTF-8 Chinese correctly
+
+
+def to_xlsx(report: dict) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, header, rows in tables(report):
+        ws = wb.create_sheet(title)
+        ws.append(header)
+        for c in ws[1]:
+            c.font = Font(bold=True)
+        for row in rows:
+            ws.append(row)
+        for i, _ in enumerate(header, 1):
+            ws.column_dimensions[ws.cell(1, i).column_letter].width = 16 if i > 1 else 28
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def close_followup(db: Database, followup_id: int, now: datetime, by: str, note: str) -> Followup | None:
+    with db.write() as s:
+        f = s.get(Followup, followup_id)
+        if f is None or f.status != "open":
+            return None
+        f.status, f.closed_at, f.closed_by, f.note = "closed", now, by, note.strip()[:2000]
+        s.flush()
+        return f
