@@ -17,12 +17,16 @@ class LedBoardConfig(_Strict):
     protocol: Literal["yizhan"] = "yizhan"
     lines: int = Field(4, ge=1, le=32)
     columns: int = Field(16, ge=4, le=128, description="Chinese characters per line")
+    brightness: int = Field(12, ge=0, le=15, description="0 = darkest, 15 = brightest")
+    title: str = Field("", description="first line of the board; empty = the hall's name")
+    show_waiting: bool = Field(True, description="last line scrolls the waiting count of each queue")
 
 
 class WindowStripsConfig(_Strict):
     address: str = Field("simulator", description="the shared RS-485 bus of the window strips")
     protocol: Literal["yizhan"] = "yizhan"
     windows: dict[str, int] = Field(description="window id → strip bus address")
+    brightness: int = Field(12, ge=0, le=15)
 
 
 class TvConfig(_Strict):
@@ -32,6 +36,7 @@ class TvConfig(_Strict):
     fullscreen: bool = True
     history: int = Field(8, ge=1, le=20)
     flash_s: float = Field(5.0, ge=0, le=30)
+    font: str = Field("", description="a Simplified Chinese font file; empty = WenQuanYi Micro Hei or Noto Sans CJK SC")
 
 
 class VoiceConfig(_Strict):
@@ -41,6 +46,9 @@ class VoiceConfig(_Strict):
     repeat: int = Field(2, ge=1, le=5)
     chime: bool = True
     template: str = "请{number}号到{window}办理"
+    speed: int = Field(165, ge=80, le=400, description="espeak words per minute")
+    gap_s: float = Field(0.6, ge=0, le=5, description="silence between repeats")
+    player: str = Field("auto", description="auto (paplay, aplay or sox play) or a command taking a WAV path")
 
 
 class DisplayConfig(_Strict):

@@ -1,0 +1,213 @@
+"""The TV screen widget and the sink that feeds it from the message thread.
+
+Kivy must be configured (SDL_VIDEODRIVER, KIVY_HOME …) before this module is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from kivy.clock import Clock
+from kivy.core.text import DEFAULT_FONT, LabelBase
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.floatlayout import FloatLayout
+
+from display_board.announcements import AnnouncementLog
+from display_board.fonts import chinese_font
+from display_board.model import CallUpdate
+from display_board.snapshot import Snapshot
+from yizhan.clock import Clock as HallClock
+from yizhan.i18n import t
+
+logger = logging.getLogger(__name__)
+
+KV = Path(__file__).with_name("tv.kv")
+_loaded = False
+
+
+def load_style(font: str = "") -> None:
+    """Registers the Chinese face as Kivy's default font and loads tv.kv (once per process)."""
+    global _loaded
+    if _loaded:
+        return
+    LabelBase.register(DEFAULT_FONT, chinese_font(font))
+    Builder.load_file(str(KV))
+    _loaded = True
+
+
+class HistoryRow(BoxLayout):
+    ticket = StringProperty("")
+    window_name = StringProperty("")
+    odd = BooleanProperty(False)
+
+
+class QueueChip(BoxLayout):
+    title = StringProperty("")
+    detail = StringProperty("")
+    open = BooleanProperty(True)
+
+
+class TvScreen(FloatLayout):
+    hall_name = StringProperty("")
+    clock_text = StringProperty("")
+    banner = StringProperty("")
+    calling_text = StringProperty("")
+    current_ticket = StringProperty("")
+    current_ticket_is_number = BooleanProperty(False)
+    current_window = StringProperty("")
+    current_note = StringProperty("")
+    recent_title = StringProperty("")
+    notice = StringProperty("")
+    notice_offset = NumericProperty(0)
+    flash_on = BooleanProperty(False)
+
+    def __init__(self, hall_clock: HallClock, history: int = 8, flash_s: float = 5.0, **kw) -> None:
+        super().__init__(**kw)
+        self.hall_clock = hall_clock
+        self.history_n = history
+        self.flash_s = flash_s
+        self.recent_title = t("display.tv.recent")
+        self.rows = [HistoryRow(odd=bool(i % 2)) for i in range(history)]
+        for row in self.rows:
+            self.ids.history.add_widget(row)
+        self._chips: list[QueueChip] = []
+        self._flash_until = 0.0
+        self._flash_event = None
+        self.tick_clock()
+        Clock.schedule_interval(lambda dt: self.tick_clock(), 1.0)
+        Clock.schedule_interval(self._scroll_notice, 1 / 30)
+        self.show(None)
+
+    # -- time and notice -----------------------------------------------------------------
+    def tick_clock(self) -> None:
+        now = self.hall_clock.now()
+        weekday = t("display.tv.weekday").split()[now.weekday()]
+        self.clock_text = f"{t('display.tv.date', y=now.year, m=now.month, d=now.day, weekday=weekday)}  {now:%H:%M:%S}"
+
+    def _scroll_notice(self, dt: float) -> None:
+        label = self.ids.notice
+        span = self.ids.notice_box.width + label.width
+        # ~ 4 characters a second at 1080p: slow enough to read from the back of the hall.
+        self.notice_offset = (self.notice_offset + dt * self.height * 0.16) % max(span, 1)
+
+    # -- content ---------------------------------------------------------------------------
+    def show(self, snap: Snapshot | None, fresh: CallUpdate | None = None) -> None:
+        if snap is None:
+            self.calling_text = ""
+            self.current_ticket = t("display.tv.no_call")
+            self.current_ticket_is_number = False
+            self.current_window = ""
+            self.current_note = t("display.tv.no_call_hint")
+            return
+        self.hall_name = snap.hall_name
+        if snap.notice != self.notice:
+            self.notice = snap.notice
+        if not snap.connected:
+            self.banner = t("display.tv.offline")
+        elif snap.server_state == "stopped":
+            self.banner = t("display.tv.server_stopped")
+        else:
+            self.banner = ""
+        current = snap.current
+        if current is None:
+            self.show(None)
+        else:
+            self.calling_text = t("display.tv.now_calling")
+            self.current_ticket = current.ticket
+            self.current_ticket_is_number = True
+            self.current_window = t("display.tv.to_window", window=current.window_name)
+            notes = []
+            if snap.by_name and current.masked_name:
+                notes.append(current.masked_name)
+            if current.recall:
+                notes.append(t("display.tv.recall", n=current.recall + 1))
+            self.current_note = "  ".join(notes)
+        for i, row in enumerate(self.rows):
+            # The list holds the calls before the current one.
+            call = snap.recent[i + 1] if i + 1 < len(snap.recent) else None
+            row.ticket = call.ticket if call else ""
+            row.window_name = call.window_name if call else ""
+        self._show_queues(snap)
+        if fresh is not None:
+            self._start_flash()
+
+    def _show_queues(self, snap: Snapshot) -> None:
+        box = self.ids.queues
+        while len(self._chips) < len(snap.queues):
+            chip = QueueChip()
+            self._chips.append(chip)
+            box.add_widget(chip)
+        while len(self._chips) > len(snap.queues):
+            box.remove_widget(self._chips.pop())
+        for chip, q in zip(self._chips, snap.queues):
+            chip.title = f"{q.queue} {q.name}"
+            chip.detail = t("display.tv.waiting", n=q.waiting) if q.open else t("display.tv.queue_closed")
+            chip.open = q.open
+
+    def _start_flash(self) -> None:
+        if self.flash_s <= 0:
+            return
+        self._flash_until = time.monotonic() + self.flash_s
+        self.flash_on = True
+        if self._flash_event is None:
+            self._flash_event = Clock.schedule_interval(self._flash, 0.5)
+
+    def _flash(self, dt: float) -> bool | None:
+        if time.monotonic() >= self._flash_until:
+            self.flash_on = False
+            self._flash_event = None
+            return False
+        self.flash_on = not self.flash_on
+        return None
+
+
+class TvSink:
+    """Receives snapshots on the message thread and applies them on Kivy's thread; records a
+    call in the announcement log when the frame showing it has been drawn."""
+
+    def __init__(self, screen: TvScreen, log: AnnouncementLog) -> None:
+        self.screen = screen
+        self.log = log
+        self._lock = threading.Lock()
+        self._latest: tuple[Snapshot, list[CallUpdate]] | None = None
+        self._drawn_pending: list[CallUpdate] = []
+        self.frames_logged = 0
+        Window.bind(on_flip=self._on_flip)
+
+    def push(self, snap: Snapshot, fresh: CallUpdate | None) -> None:
+        with self._lock:
+            # Only the newest picture matters, but every call it replaces is still logged
+            # with the frame that shows the newest (it was on screen in that list).
+            fresh_list = (self._latest[1] if self._latest else []) + ([fresh] if fresh else [])
+            scheduled = self._latest is not None
+            self._latest = (snap, fresh_list)
+        if not scheduled:
+            Clock.schedule_once(self._apply, -1)
+
+    def _apply(self, dt: float) -> None:
+        with self._lock:
+            latest, self._latest = self._latest, None
+        if latest is None:
+            return
+        snap, fresh = latest
+        self.screen.show(snap, fresh[-1] if fresh else None)
+        # Log only the calls this frame really shows (at most the history; a burst faster
+        # than the frame rate could push one off the list before it was drawn).
+        visible = {c.event_id for c in snap.recent[: self.screen.history_n + 1]}
+        self._drawn_pending.extend(u for u in fresh if u.call.event_id in visible)
+        self.screen.canvas.ask_update()
+
+    def _on_flip(self, *args) -> None:
+        if not self._drawn_pending:
+            return
+        pending, self._drawn_pending = self._drawn_pending, []
+        for upd in pending:
+            c = upd.call
+            self.log.record("tv", event_id=c.event_id, ticket=c.ticket, window=c.window, recall=c.recall)
+            self.frames_logged += 1
