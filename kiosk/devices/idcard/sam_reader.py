@@ -7,6 +7,7 @@ on the next read and logged once when lost and once when back.
 from __future__ import annotations
 
 import logging
+import termios
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,9 @@ from kiosk.devices.idcard import sam_protocol as sp
 from kiosk.devices.idcard import textblock
 
 logger = logging.getLogger(__name__)
+
+# a pulled USB-serial adapter shows up as any of these, depending on the call that notices first
+PORT_ERRORS = (serial.SerialException, OSError, termios.error)
 
 NAMES = {sp.FIND_CARD: "find", sp.SELECT_CARD: "select", sp.READ_BASE: "read", sp.SAM_STATUS: "sam-status",
          sp.SAM_ID: "sam-id", sp.RESET_SAM: "reset"}
@@ -78,7 +82,7 @@ class SamSerialReader(CardReader):
             return self._ser
         try:
             self._ser = self._factory()
-        except (serial.SerialException, OSError) as exc:
+        except PORT_ERRORS as exc:
             self._mark_lost(exc)
             raise DeviceUnavailable(f"ID-card module {self.port}: {exc}") from exc
         self._decoder.clear()
@@ -126,7 +130,7 @@ class SamSerialReader(CardReader):
                     frames = self._decoder.feed(chunk)
                     if frames:
                         return frames[0]
-        except (serial.SerialException, OSError) as exc:
+        except PORT_ERRORS as exc:
             self._mark_lost(exc)
             raise DeviceUnavailable(f"ID-card module {self.port}: {exc}") from exc
         return None

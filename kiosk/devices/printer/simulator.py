@@ -81,6 +81,9 @@ class PrinterModel:
                 self._realtime(window[i + 2])
                 i = window.find(b"\x10\x04", i + 3)
             self._tail = window[-2:]
+            if len(data) == 3 and data[:2] in (b"\x10\x04", b"\x10\x05") and data != CLEAR_BUFFER:
+                self._changed.notify_all()
+                return  # a lone real-time command is answered above, nothing to print
             self._pending += data
             k = bytes(self._pending).rfind(CLEAR_BUFFER)
             if k >= 0:  # DLE ENQ 2: drop what is still unprinted (the rest of a failed ticket)
@@ -120,9 +123,12 @@ class PrinterModel:
                 op, j = next_op(buf, i, self._kanji, self.encoding, final=False)
             except Incomplete:
                 break
-            self._job += buf[i:j]
-            i = j
             n = op.name
+            if n == "init":
+                self._job = bytearray()  # a job starts at ESC @
+            if n not in ("status_rt", "recover", "status_request"):
+                self._job += buf[i:j]
+            i = j
             if n == "kanji_on":
                 self._kanji = True
             elif n == "kanji_off":
