@@ -42,9 +42,11 @@ class EmbeddedBroker:
 
     def start(self, timeout: float = 10.0) -> int:
         """Starts the broker on its own thread and event loop; returns the bound port."""
-        # amqtt logs every connection at INFO; the hall's log should only hold what matters.
-        for name in ("amqtt", "transitions"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+        # amqtt logs every connection at INFO, and a failed start as a traceback: we report
+        # that failure ourselves, in one clear line.
+        logging.getLogger("transitions").setLevel(logging.WARNING)
+        amqtt_log = logging.getLogger("amqtt")
+        amqtt_log.setLevel(logging.CRITICAL)
         ready = threading.Event()
         failure: list[BaseException] = []
 
@@ -73,6 +75,7 @@ class EmbeddedBroker:
                 f" / the embedded MQTT broker could not listen: {failure[0]}"
             ) from failure[0]
         assert self.port is not None
+        amqtt_log.setLevel(logging.WARNING)
         if self.requested_port == 0 and self.port_file is not None:
             self.port_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.port_file.with_suffix(".tmp")
