@@ -1,0 +1,484 @@
+"""One Screen class per kv file: each only copies the core's view state into its widgets."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+
+from kivy.animation import Animation
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.image import Image as CoreImage
+from kivy.factory import Factory
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, NumericProperty
+from kivy.uix.screenmanager import Screen
+from kivy.uix.widget import Widget
+
+from kiosk.core.qr import qr_png
+from kiosk.core.views import Purpose
+from kiosk.ui.theme import COLORS, TILE_COLORS
+from kiosk.ui.widgets import KButton, KLabel
+
+logger = logging.getLogger(__name__)
+
+KV_DIR = Path(__file__).parent / "kv"
+
+
+def _app():
+    return App.get_running_app()
+
+
+def tr(key: str, **kw: object) -> str:
+    return _app().core.tr(key, **kw)
+
+
+def fault_text(key: str) -> str:
+    """Citizen-facing text of a device fault: kiosk.fault.<device error key>."""
+    return tr("kiosk.fault." + key) if key else ""
+
+
+def minutes(seconds: int) -> int:
+    return max(1, round(seconds / 60))
+
+
+class CardPicture(Widget):
+    lift = NumericProperty(0)
+    glow = BooleanProperty(False)
+    _anim = None
+
+    def start(self) -> None:
+        self.stop()
+        self._anim = Animation(lift=40, d=0.9, t="in_out_sine") + Animation(lift=0, d=0.9, t="in_out_sine")
+        self._anim.repeat = True
+        self._anim.start(self)
+
+    def stop(self) -> None:
+        if self._anim is not None:
+            self._anim.cancel(self)
+            self._anim = None
+        self.lift = 0
+
+
+class Spinner3(Widget):
+    step = NumericProperty(0)
+    _ev = None
+
+    def start(self) -> None:
+        if self._ev is None:
+            self._ev = Clock.schedule_interval(self._next, 0.4)
+
+    def stop(self) -> None:
+        if self._ev is not None:
+            self._ev.cancel()
+            self._ev = None
+
+    def _next(self, _dt: float) -> None:
+        self.step = (self.step + 1) % 3
+
+
+class KioskScreen(Screen):
+    def refresh(self) -> None:
+        """Copies the core's state for this screen into the widgets."""
+
+    def on_leave(self, *args) -> None:  # animations stop when the screen is not shown
+        for w in self.walk():
+            if hasattr(w, "stop") and isinstance(w, (CardPicture, Spinner3)):
+                w.stop()
+
+
+class HomeScreen(KioskScreen):
+    def refresh(self) -> None:
+        core = _app().core
+        fn = self.ids.functions
+        fn.clear_widgets()
+        buttons = [
+            ("take", "kiosk.home.take", "kiosk.home.take_sub", COLORS["accent"], lambda: core.open_services(Purpose.TAKE)),
+            ("checkin", "kiosk.home.checkin", "kiosk.home.checkin_sub", COLORS["primary"], core.start_checkin),
+            ("guide", "kiosk.home.guide", "kiosk.home.guide_sub", COLORS["tile2"], lambda: core.open_services(Purpose.GUIDE)),
+            ("progress", "kiosk.home.progress", "kiosk.home.progress_sub", (0.45, 0.33, 0.70, 1), core.start_progress),
+            ("scan", "kiosk.home.scan", "kiosk.home.scan_sub", (0.30, 0.40, 0.52, 1), core.start_scan),
+        ]
+        portrait = _app().portrait
+        scale = _app().scale
+        from kivy.uix.gridlayout import GridLayout
+
+        grid = GridLayout(cols=2 if portrait else 5, spacing=20 * scale)
+        for i, (action, key, sub, color, cb) in enumerate(buttons):
+            big = i == 0
+            b = KButton(
+                text=f"[b]{tr(key)}[/b]\n[size={int(scale * (34 if big else 28))}]{tr(sub)}[/size]",
+                bg=color,
+                base_size=60 if big and portrait else 44,
+                action=action,
+            )
+            b.bind(on_release=lambda _b, cb=cb: cb())
+            if big and portrait:
+                b.size_hint_y = None
+                b.height = 220 * scale
+                fn.add_widget(b)  # 取号 gets the whole first row: most citizens come for it
+            else:
+                grid.add_widget(b)
+        fn.add_widget(grid)
+        tiles = self.ids.tiles
+        tiles.clear_widgets()
+        for i, tile in enumerate(core.catalogue.tiles):
+            b = KButton(text=f"[b]{tile.name}[/b]", bg=TILE_COLORS[i % len(TILE_COLORS)], base_size=42, action="tile:" + tile.key)
+            b.bind(on_release=lambda _b, k=tile.key: core.open_services(Purpose.TAKE, tile=k))
+            tiles.add_widget(b)
+        # Fill the last row so tiles keep one size.
+        cols = tiles.cols or 1
+        while len(tiles.children) % cols:
+            tiles.add_widget(Widget())
+
+
+class ServicesScreen(KioskScreen):
+    def refresh(self) -> None:
+        app = _app()
+        core = app.core
+        v = core.services_view
+        if v is None:
+            return
+        if v.tile:
+            self.ids.title.text = core.catalogue.tile(v.tile).name
+        elif v.purpose is Purpose.GUIDE:
+            self.ids.title.text = tr("kiosk.services.guide_title")
+        else:
+            self.ids.title.text = tr("kiosk.services.all_title" if v.all else "kiosk.services.title")
+        self.ids.hint.text = tr("kiosk.services.hint_guide" if v.purpose is Purpose.GUIDE else "kiosk.services.hint_take")
+        codes, page, pages = core.service_page()
+        items = self.ids.svc_list
+        items.clear_widgets()
+        small = int(app.scale * 28)
+        for code in codes:
+            s = core.catalogue.service(code)
+            live = core.live.get(s.queue)
+            line = core.catalogue.queue_name(s.queue)
+            if v.purpose is Purpose.TAKE and live is not None:
+                if live.open is False:
+                    line += " · " + tr("kiosk.services.closed")
+                elif live.waiting is not None:
+                    line += " · " + tr("kiosk.services.waiting", n=live.waiting)
+            if v.purpose is Purpose.TAKE and s.real_name.value == "required":
+                line += " · " + tr("kiosk.services.needs_card")
+            b = KButton(
+                text=f"[b]{core.catalogue.service_name(code, core.lang)}[/b]\n[size={small}]{line}[/size]",
+                bg=COLORS["primary"] if v.purpose is Purpose.TAKE else COLORS["tile2"],
+                base_size=40,
+                action="service:" + code,
+            )
+            b.bind(on_release=lambda _b, c=code: core.choose_service(c))
+            items.add_widget(b)
+        per = core.services_per_page()
+        for _ in range(per - len(codes)):
+            items.add_widget(Widget())
+        self.ids.pageno.text = tr("kiosk.services.page", page=page + 1, pages=pages)
+        self.ids.prev.disabled = page == 0
+        self.ids.next.disabled = page >= pages - 1
+        show_all = v.purpose is Purpose.TAKE and v.tile is None and not v.all
+        self.ids.all.disabled = not show_all
+        self.ids.all.opacity = 1 if show_all else 0
+
+
+class CardScreen(KioskScreen):
+    def refresh(self) -> None:
+        core = _app().core
+        cv = core.card_view
+        if cv is None:
+            return
+        titles = {
+            Purpose.TAKE: "kiosk.card.title",
+            Purpose.CHECKIN: "kiosk.card.title_checkin",
+            Purpose.PROGRESS: "kiosk.card.title_progress",
+        }
+        self.ids.title.text = tr(titles.get(cv.purpose, "kiosk.card.title"))
+        self.ids.service.text = core.catalogue.service_name(cv.service, core.lang) if cv.service else ""
+        if cv.reader_down:
+            self.ids.hint.text = ""
+            after = "kiosk.card.reader_down_skip" if cv.can_skip else "kiosk.card.reader_down_desk"
+            self.ids.problem.text = tr("kiosk.card.reader_down") + "\n" + tr(after)
+            self.ids.picture.stop()
+        else:
+            self.ids.hint.text = tr("kiosk.card.hint_optional" if cv.can_skip else "kiosk.card.hint")
+            self.ids.problem.text = fault_text(cv.problem_key)
+            self.ids.picture.start()
+        self.ids.skip.disabled = not cv.can_skip
+        self.ids.skip.opacity = 1 if cv.can_skip else 0
+
+
+class IssuingScreen(KioskScreen):
+    def refresh(self) -> None:
+        core = _app().core
+        iv = core.issuing_view
+        if iv is None:
+            return
+        self.ids.spinner.start()
+        name = core.catalogue.service_name(iv.service, core.lang) if iv.service else ""
+        if iv.phase == "retrying":
+            self.ids.title.text = tr("kiosk.issuing.retrying")
+            self.ids.detail.text = tr("kiosk.issuing.retrying_detail", n=iv.attempts)
+            self.ids.reassure.text = tr("kiosk.issuing.same_number")
+        elif iv.phase == "printing":
+            self.ids.title.text = tr("kiosk.issuing.printing")
+            self.ids.detail.text = name
+            self.ids.reassure.text = ""
+        else:
+            self.ids.title.text = tr("kiosk.issuing.checkin" if iv.purpose is Purpose.CHECKIN else "kiosk.issuing.title")
+            self.ids.detail.text = name
+            self.ids.reassure.text = ""
+        self.ids.cancel.disabled = iv.phase != "retrying"
+        self.ids.cancel.opacity = 1 if iv.phase == "retrying" else 0
+
+
+class TicketScreen(KioskScreen):
+    _shown_qr = ""
+
+    def refresh(self) -> None:
+        core = _app().core
+        tv = core.ticket_view
+        if tv is None:
+            return
+        self.ids.title.text = tr("kiosk.ticket.checked_in" if tv.checked_in else "kiosk.ticket.title")
+        self.ids.number.text = tv.number
+        self.ids.service.text = core.catalogue.service_name(tv.service, core.lang) if tv.service else tv.service_name
+        sep = "、" if core.lang == "zh_CN" else ", "
+        self.ids.windows.text = tr("kiosk.ticket.windows", windows=sep.join(tv.windows)) if tv.windows else ""
+        if tv.ahead == 0:
+            self.ids.wait.text = tr("kiosk.ticket.next")
+        else:
+            self.ids.wait.text = tr("kiosk.ticket.ahead", n=tv.ahead, m=minutes(tv.estimated_wait_s))
+        self.ids.masked.text = tr("kiosk.ticket.masked_name", name=tv.masked_name) if tv.masked_name else ""
+        if tv.printed:
+            self.ids.printfail.text = ""
+            self.ids.qrhint.text = tr("kiosk.ticket.qr")
+        else:
+            self.ids.printfail.text = fault_text(tv.print_error_key) + "\n" + tr("kiosk.ticket.not_printed")
+            self.ids.qrhint.text = tr("kiosk.ticket.qr_unprinted")
+        if tv.qr_url != self._shown_qr:
+            self.ids.qr.texture = CoreImage(io.BytesIO(qr_png(tv.qr_url)), ext="png").texture
+            self.ids.qr.texture.mag_filter = "nearest"
+            self._shown_qr = tv.qr_url
+        self.tick()
+
+    def tick(self) -> None:
+        core = _app().core
+        self.ids.countdown.text = tr("kiosk.ticket.countdown", s=core.seconds_to_home())
+
+
+class RefusalScreen(KioskScreen):
+    def refresh(self) -> None:
+        core = _app().core
+        rv = core.refusal_view
+        if rv is None:
+            return
+        known = ("queue_closed", "daily_cap_reached", "per_person_limit", "open_ticket_exists", "unknown_service", "real_name_required")
+        code = rv.code if rv.code in known else "other"
+        self.ids.title.text = tr(f"kiosk.refusal.{code}.title")
+        self.ids.message.text = rv.message or tr("kiosk.refusal.other.message")
+        self.ids.advice.text = tr(f"kiosk.refusal.{code}.advice")
+        self.ids.guide.disabled = rv.service is None
+        self.ids.guide.opacity = 0 if rv.service is None else 1
+
+    def open_guide(self) -> None:
+        core = _app().core
+        if core.refusal_view and core.refusal_view.service:
+            core.open_guide(core.refusal_view.service)
+
+
+class GuideScreen(KioskScreen):
+    def refresh(self) -> None:
+        core = _app().core
+        gv = core.guide_view
+        if gv is None:
+            return
+        s = core.catalogue.service(gv.service)
+        self.ids.title.text = core.catalogue.service_name(s.code, core.lang)
+        facts = self.ids.facts
+        facts.clear_widgets()
+        days = tr("kiosk.guide.on_the_spot") if s.promised_days == 0 else tr("kiosk.guide.days", n=s.promised_days)
+        for title, value in (
+            (tr("kiosk.guide.class"), tr("kiosk.class." + s.service_class.name.lower())),
+            (tr("kiosk.guide.promised"), days),
+            (tr("kiosk.guide.fees"), s.fees if core.lang == "zh_CN" or s.fees != "不收费" else tr("kiosk.guide.free")),
+            (tr("kiosk.guide.online"), tr("kiosk.guide.online_yes" if s.online else "kiosk.guide.online_no")),
+        ):
+            fact = Factory.Fact()  # kv dynamic classes take their own properties only after creation
+            fact.title, fact.value = title, value
+            facts.add_widget(fact)
+        box = self.ids.materials
+        box.clear_widgets()
+        for i, m in enumerate(s.materials, 1):
+            box.add_widget(KLabel(text=f"{i}. {m}", base_size=36))
+        box.add_widget(KLabel(text=tr("kiosk.guide.window", windows="、".join(core.catalogue.windows_for_service(s.code))), base_size=30, color=COLORS["muted"]))
+        state = gv.print_state
+        self.ids.printed.color = COLORS["error"] if state == "failed" else COLORS["ok"]
+        self.ids.printed.text = {
+            "printing": tr("kiosk.guide.printing"),
+            "printed": tr("kiosk.guide.printed"),
+            "failed": fault_text(gv.print_error_key) + " " + tr("kiosk.guide.print_failed"),
+        }.get(state, "")
+        self.ids.print.disabled = state == "printing"
+
+
+class ProgressScreen(KioskScreen):
+    def refresh(self) -> None:
+        core = _app().core
+        pv = core.progress_view
+        if pv is None:
+            return
+        body = self.ids.body
+        body.clear_widgets()
+        self.ids.problem.text = tr(pv.problem_key) if pv.problem_key else ""
+        if pv.phase == "choose":
+            self.ids.hint.text = tr("kiosk.progress.choose")
+            for action, key, color, cb in (
+                ("by_card", "kiosk.progress.by_card", COLORS["primary"], core.progress_by_card),
+                ("by_number", "kiosk.progress.by_number", COLORS["tile2"], core.progress_by_number),
+            ):
+                b = KButton(text=f"[b]{tr(key)}[/b]", bg=color, base_size=46, action=action, size_hint_y=None, height=220 * _app().scale)
+                b.bind(on_release=lambda _b, cb=cb: cb())
+                body.add_widget(b)
+            body.add_widget(Widget())
+        elif pv.phase == "keypad":
+            self.ids.hint.text = tr("kiosk.progress.keypad")
+            self._keypad(body, pv.digits)
+        elif pv.phase == "searching":
+            self.ids.hint.text = tr("kiosk.progress.searching")
+            body.add_widget(Widget())
+        else:
+            self._results(body, pv)
+
+    def _keypad(self, body, digits: str) -> None:
+        from kivy.uix.gridlayout import GridLayout
+        from kivy.uix.label import Label
+
+        app = _app()
+        core = app.core
+        shown = Label(
+            text=digits or tr("kiosk.progress.empty"),
+            font_size=app.scale * 64,
+            bold=bool(digits),
+            color=COLORS["text"] if digits else COLORS["muted"],
+            size_hint_y=None,
+            height=130 * app.scale,
+        )
+        body.add_widget(shown)
+        grid = GridLayout(cols=3, spacing=16 * app.scale)
+        for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "del"):
+            label = {"clear": tr("kiosk.progress.clear"), "del": tr("kiosk.progress.delete")}.get(key, key)
+            b = KButton(text=label, base_size=56 if key.isdigit() else 36, bg=COLORS["primary"] if key.isdigit() else COLORS["muted"], action="key:" + key)
+            b.bind(on_release=lambda _b, k=key: core.key_press(k))
+            grid.add_widget(b)
+        body.add_widget(grid)
+        go = KButton(text=tr("kiosk.progress.search"), base_size=44, bg=COLORS["ok"], action="search", size_hint_y=None, height=140 * app.scale)
+        go.bind(on_release=lambda _b: core.search_number())
+        body.add_widget(go)
+
+    def _results(self, body, pv) -> None:
+        from kivy.uix.boxlayout import BoxLayout
+        from kivy.uix.scrollview import ScrollView
+
+        app = _app()
+        if pv.problem_key:
+            self.ids.hint.text = ""
+            body.add_widget(Widget())
+            return
+        if not pv.rows:
+            self.ids.hint.text = ""
+            self.ids.problem.text = ""
+            body.add_widget(KLabel(text=tr("kiosk.progress.none_" + (pv.searched_by or "number")), base_size=40, halign="center"))
+            body.add_widget(KLabel(text=tr("kiosk.progress.none_advice"), base_size=34, halign="center", color=COLORS["muted"]))
+            body.add_widget(Widget())
+            return
+        self.ids.hint.text = tr("kiosk.progress.found", n=len(pv.rows))
+        scroll = ScrollView(do_scroll_x=False)
+        box = BoxLayout(orientation="vertical", size_hint_y=None, spacing=16 * app.scale)
+        box.bind(minimum_height=box.setter("height"))
+        for row in pv.rows:
+            lines = [tr("kiosk.progress.case_number", n=row.case_number)]
+            if row.accepted_at:
+                lines.append(tr("kiosk.progress.accepted", d=row.accepted_at))
+            if row.deadline:
+                lines.append(tr("kiosk.progress.deadline", d=row.deadline))
+            if row.masked_name:
+                lines.append(row.masked_name)
+            status = tr("kiosk.case." + row.status) if row.status and _has_key("kiosk.case." + row.status) else row.status
+            card = Factory.CaseCard()
+            card.title, card.status, card.lines, card.bad = row.service_name, status, "\n".join(lines), row.overdue
+            box.add_widget(card)
+        scroll.add_widget(box)
+        body.add_widget(scroll)
+
+
+def _has_key(key: str) -> bool:
+    from yizhan.i18n import catalogue
+
+    return key in catalogue("zh_CN")
+
+
+class ScanScreen(KioskScreen):
+    def refresh(self) -> None:
+        core = _app().core
+        sv = core.scan_view
+        if sv is None:
+            return
+        self.ids.hint.text = tr("kiosk.scan.hint")
+        self.ids.nocam.text = "" if sv.camera_ok else tr("kiosk.scan.no_camera")
+        self.ids.capture.disabled = not sv.camera_ok
+        self.ids.pages.text = tr("kiosk.scan.no_pages") if sv.pages == 0 else tr("kiosk.scan.page_count", n=sv.pages)
+
+    def capture(self) -> None:
+        # Capture and page handling arrive with the document camera (its own issue).
+        self.refresh()
+
+
+class MessageScreen(KioskScreen):
+    def refresh(self) -> None:
+        core = _app().core
+        mv = core.message_view
+        if mv is None:
+            return
+        self.ids.title.text = tr(mv.title_key, **mv.params)
+        self.ids.body.text = tr(mv.body_key, **mv.params)
+        self.ids.action.disabled = not mv.action
+        self.ids.action.opacity = 1 if mv.action else 0
+        self.tick()
+
+    def tick(self) -> None:
+        core = _app().core
+        s = core.seconds_to_home()
+        self.ids.countdown.text = tr("kiosk.message.countdown", s=s) if s else ""
+
+
+SCREENS = {
+    "home": HomeScreen,
+    "services": ServicesScreen,
+    "card": CardScreen,
+    "issuing": IssuingScreen,
+    "ticket": TicketScreen,
+    "refusal": RefusalScreen,
+    "guide": GuideScreen,
+    "progress": ProgressScreen,
+    "scan": ScanScreen,
+    "message": MessageScreen,
+}
+
+_loaded = False
+
+
+def load_kv() -> None:
+    global _loaded
+    if _loaded:
+        return
+    Factory.register("CardPicture", cls=CardPicture)
+    Factory.register("Spinner3", cls=Spinner3)
+    Factory.register("KLabel", cls=KLabel)
+    Factory.register("KButton", cls=KButton)
+    from kiosk.ui.widgets import Banner, Card
+
+    Factory.register("Card", cls=Card)
+    Factory.register("Banner", cls=Banner)
+    for name in ["widgets", *SCREENS]:
+        Builder.load_file(str(KV_DIR / f"{name}.kv"))
+    _loaded = True
