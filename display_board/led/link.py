@@ -8,6 +8,7 @@ answers nonsense is logged once when it goes and once when it returns.
 from __future__ import annotations
 
 import logging
+import termios
 import threading
 import time
 from typing import Callable
@@ -66,7 +67,7 @@ class Link:
     def open(self) -> None:
         try:
             self._port = serial.serial_for_url(self.url, timeout=0.02, write_timeout=2, **self.options)
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except (serial.SerialException, OSError, ValueError, termios.error) as exc:
             self._port = None
             raise LinkDown(f"{self.address}: {exc}") from None
         self._parser = FrameParser()
@@ -104,7 +105,7 @@ class Link:
                     for reply in self._parser.feed(data):
                         if reply.address == frame.address and reply.seq == frame.seq and reply.cmd == frame.cmd | REPLY:
                             return reply
-            except (serial.SerialException, OSError) as exc:
+            except (serial.SerialException, OSError, termios.error) as exc:
                 self.close()
                 raise LinkDown(f"{self.address}: {exc}") from None
             noise = self._parser.discarded + self._parser.bad_frames

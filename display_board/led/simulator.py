@@ -227,3 +227,41 @@ class PtySimulator:
                         os.write(self.master_fd, reply)
                     except OSError:
                         pass
+
+
+class SerialPortSimulator:
+    """Runs a BusSimulator on a serial port by path (the far end of a socat pty pair, or a
+    USB–RS-485 adapter looped to the real bus for bench tests)."""
+
+    def __init__(self, bus: BusSimulator, port: str) -> None:
+        import serial
+
+        self.bus = bus
+        self.serial = serial.Serial(port, 9600, timeout=0.05)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="led-sim-serial", daemon=True)
+
+    def start(self) -> "SerialPortSimulator":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        try:
+            self.serial.close()
+        except OSError:
+            pass
+
+    def _run(self) -> None:
+        import serial
+
+        while not self._stop.is_set():
+            try:
+                data = self.serial.read(4096)
+                if data:
+                    reply = self.bus.feed(data)
+                    if reply:
+                        self.serial.write(reply)
+            except (serial.SerialException, OSError):
+                return  # the line is gone; the test or operator starts a new simulator
