@@ -40,7 +40,10 @@ def page_session(request: Request, *roles: str) -> sessions.ConsoleSession | Res
     """The session for a page, or the response to send instead (login page, or 403 page)."""
     sess = sessions.from_request(request)
     if sess is None:
-        return login_redirect(request)
+        # A browser goes to the login page; a script gets the API's JSON 401.
+        if "text/html" in request.headers.get("accept", ""):
+            return login_redirect(request)
+        raise CommandError(401, "unauthorized")
     if sess.role not in roles:
         return page(request, "forbidden.html", sess, status=403)
     return sess

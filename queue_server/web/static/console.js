@@ -60,6 +60,7 @@
     $("ticket-recalls").textContent = t ? String(t.recall_count) : "—";
     $("ticket-class").textContent = t ? t.service_class + (t.promised_days ? "（" + t.promised_days + "个工作日）" : "") : "—";
     $("ticket-reason").textContent = t ? t.reason : "";
+    $("ticket-reason").hidden = !(t && t.reason);
     $("ticket-print").hidden = !(t && t.print_failed);
     const pr = $("ticket-priority");
     pr.hidden = !(t && t.priority_label);
@@ -197,6 +198,7 @@
   });
   $("transfer-cancel").addEventListener("click", () => dlg.close());
   dlg.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter") { ev.preventDefault(); $("transfer-form").requestSubmit(); return; }
     const k = ev.key.toUpperCase();
     if (k === "F" || k === "L") { dlg.querySelector("input[value=" + (k === "F" ? "first" : "last") + "]").checked = true; ev.preventDefault(); return; }
     if (k.length === 1 && state.transfer_queues.some((x) => x.id === k)) { chooseQueue(k); ev.preventDefault(); }

@@ -1,0 +1,189 @@
+"""The window clerk's console in real headless Chromium: every action by keyboard, a second
+browser on the same window following live, double clicks, and a server restart (network blip)."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from queue_server.db.tables import Ticket, TicketEvent
+from tests.consoles.conftest import CLERK_PASSWORD, login
+
+pytestmark = pytest.mark.browser
+
+
+def wait_until(condition, timeout: float = 15.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def both(pages, selector: str, text: str) -> None:
+    for p in pages:
+        expect(p.locator(selector)).to_have_text(text)
+
+
+def ticket(hall, number: str) -> Ticket:
+    with hall.db.read() as s:
+        return s.scalar(select(Ticket).where(Ticket.number == number))
+
+
+def test_clerk_works_by_keyboard_while_a_second_browser_follows(hall, browser):
+    hall.add_clerk("wangfang", "01", "王芳")
+    kiosk = hall.token("kiosk", device="kiosk-1")
+    numbers = [hall.issue(kiosk).json()["number"] for _ in range(5)]
+    assert numbers == ["B001", "B002", "B003", "B004", "B005"]
+    p1 = login(browser, hall.url, "wangfang", CLERK_PASSWORD)
+    p2 = login(browser, hall.url, "wangfang", CLERK_PASSWORD)
+    pages = (p1, p2)
+    for p in pages:
+        expect(p.locator("#conn")).to_have_attribute("data-state", "live")
+        expect(p.locator("#window-name")).to_have_text("1号窗口")
+    both(pages, "#window-state", "关闭")
+    expect(p1.locator("#btn-call")).to_be_disabled()
+
+    p1.keyboard.press("6")  # 开始服务
+    both(pages, "#window-state", "服务中")
+    both(pages, "#waiting-total", "5")
+
+    p1.keyboard.press("1")  # 叫号
+    both(pages, "#ticket-number", "B001")
+    expect(p1.locator("#ticket-reason")).to_contain_text("B001")
+    expect(p1.locator("#ticket-materials li")).to_have_text(["身份证"])
+    both(pages, "#waiting-total", "4")
+    assert ticket(hall, "B001").state == "called"
+
+    p1.keyboard.press("2")  # 重呼
+    both(pages, "#ticket-recalls", "1")
+
+    p1.keyboard.press("3")  # 过号
+    both(pages, "#ticket-number", "—")
+    for p in pages:
+        expect(p.locator("#skipped")).to_contain_text("B001")
+    assert ticket(hall, "B001").state == "skipped"
+
+    p1.keyboard.press("1")
+    both(pages, "#ticket-number", "B002")
+    p1.keyboard.press("4")  # 转移: A, first in line, Enter
+    expect(p1.locator("#transfer-dialog")).to_be_visible()
+    p1.keyboard.press("a")
+    expect(p1.locator(".queue-choice.chosen")).to_have_attribute("data-queue", "A")
+    p1.keyboard.press("f")
+    p1.keyboard.press("Enter")
+    both(pages, "#ticket-number", "—")
+    moved = ticket(hall, "B002")
+    assert (moved.queue, moved.state) == ("A", "waiting")
+
+    p1.keyboard.press("1")
+    expect(p1.locator("#ticket-number")).not_to_have_text("—")
+    called = p1.locator("#ticket-number").inner_text()
+    expect(p2.locator("#ticket-number")).to_have_text(called)
+    p1.keyboard.press("7")  # 开始办理
+    both(pages, "#ticket-state", "办理中")
+    p1.keyboard.press("5")  # 办结
+    both(pages, "#ticket-number", "—")
+    both(pages, "#served-today", "1")
+    assert ticket(hall, called).state == "done"
+
+    # The second browser acts with the mouse; the first follows.
+    p2.click("#btn-call")
+    expect(p2.locator("#ticket-number")).not_to_have_text("—")
+    expect(p1.locator("#ticket-number")).to_have_text(p2.locator("#ticket-number").inner_text())
+
+    # 暂停 with a ticket at the window, then 恢复.
+    p2.keyboard.press("p")
+    both(pages, "#window-state", "暂停")
+    p2.keyboard.press("p")
+    both(pages, "#window-state", "服务中")
+    assert p1.js_errors == [] and p2.js_errors == []
+    p1.context.close()
+    p2.context.close()
+
+
+def test_double_clicks_and_key_bursts_never_call_two_tickets(hall, browser):
+    hall.add_clerk("wangfang", "01", "王芳")
+    kiosk = hall.token("kiosk", device="kiosk-1")
+    for _ in range(6):
+        hall.issue(kiosk)
+    p1 = login(browser, hall.url, "wangfang", CLERK_PASSWORD)
+    p2 = login(browser, hall.url, "wangfang", CLERK_PASSWORD)
+    sent, answered = [], []
+    for p in (p1, p2):
+        p.on("request", lambda r: sent.append(r.url) if r.url.endswith("/call-next") else None)
+        p.on("response", lambda r: answered.append(r.status) if r.url.endswith("/call-next") else None)
+        expect(p.locator("#conn")).to_have_attribute("data-state", "live")
+    p1.keyboard.press("6")
+    expect(p2.locator("#window-state")).to_have_text("服务中")
+
+    p1.dblclick("#btn-call")
+    p2.locator("#btn-call").click(force=True, no_wait_after=True)  # the colleague's browser at the same moment
+    for _ in range(3):
+        p1.keyboard.press("1")
+    expect(p1.locator("#ticket-number")).to_have_text("B001")
+    wait_until(lambda: len(answered) == len(sent), what="every call request answered")
+    expect(p2.locator("#ticket-number")).to_have_text("B001")
+    with hall.db.read() as s:
+        calls = s.scalar(select(func.count()).select_from(TicketEvent).where(TicketEvent.action == "call"))
+        called = s.scalar(select(func.count()).select_from(Ticket).where(Ticket.state == "called"))
+    assert (calls, called) == (1, 1)
+    assert all(status in (200, 409) for status in answered)
+    p1.context.close()
+    p2.context.close()
+
+
+def test_console_survives_a_server_restart_without_reloading(hall, browser):
+    hall.add_clerk("wangfang", "01", "王芳")
+    kiosk = hall.token("kiosk", device="kiosk-1")
+    clerk_token = hall.token("clerk", window="01", name="王芳")
+    hall.issue(kiosk)
+    p = login(browser, hall.url, "wangfang", CLERK_PASSWORD)
+    expect(p.locator("#conn")).to_have_attribute("data-state", "live")
+    p.evaluate("window.__notReloaded = true")
+
+    hall.stop()
+    expect(p.locator("#conn")).to_have_attribute("data-state", "offline")
+    expect(p.locator("#conn")).to_have_text("连接中断，正在重连…")
+    hall.start()
+    # While the page reconnects, the window is opened and a number called from elsewhere (a caller key).
+    headers = {"Authorization": f"Bearer {clerk_token}"}
+    assert httpx.post(f"{hall.url}/api/v1/windows/01/open", headers=headers).status_code == 200
+    assert httpx.post(f"{hall.url}/api/v1/windows/01/call-next", headers=headers).json()["ticket"]["number"] == "B001"
+    expect(p.locator("#conn")).to_have_attribute("data-state", "live")
+    expect(p.locator("#ticket-number")).to_have_text("B001")
+    assert p.evaluate("window.__notReloaded") is True
+    p.keyboard.press("5")
+    expect(p.locator("#served-today")).to_have_text("1")
+    p.context.close()
+
+
+def test_admin_dashboard_is_live(hall, browser):
+    kiosk = hall.token("kiosk", device="kiosk-1")
+    clerk_token = hall.token("clerk", window="02", name="李娜")
+    admin = login(browser, hall.url, "admin", "admin-pass-2026", path="/admin")
+    expect(admin.locator("#conn")).to_have_attribute("data-state", "live")
+    hall.issue(kiosk)
+    expect(admin.locator("#queues tr[data-queue=B] td.waiting")).to_have_text("1")
+    headers = {"Authorization": f"Bearer {clerk_token}"}
+    httpx.post(f"{hall.url}/api/v1/windows/02/open", headers=headers)
+    httpx.post(f"{hall.url}/api/v1/windows/02/call-next", headers=headers)
+    expect(admin.locator("#windows tr[data-window='02'] td.ticket")).to_contain_text("B001")
+    # A printer out of paper shows red, with an alert.
+    r = httpx.post(f"{hall.url}/api/v1/devices/kiosk-1/status", headers={"Authorization": f"Bearer {kiosk}"},
+                   json={"kind": "kiosk", "state": "online", "parts": {"printer": {"ok": False, "detail": "缺纸"}, "reader": {"ok": True}}})
+    assert r.status_code == 200, r.text
+    row = admin.locator("#devices tr[data-device=kiosk-1]")
+    expect(row).to_have_class("alert")
+    expect(row).to_contain_text("缺纸")
+    expect(admin.locator("#alerts")).to_contain_text("kiosk-1")
+    # The manager pauses window 02 from the dashboard.
+    admin.locator("#windows tr[data-window='02'] button[data-action=pause]").click()
+    expect(admin.locator("#windows tr[data-window='02'] td.wstate")).to_have_text("暂停")
+    assert admin.js_errors == []
+    admin.context.close()
