@@ -53,6 +53,28 @@ def wait_for(predicate, timeout: float = 10.0, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def wait_slot_settled_empty(reader: str, timeout: float = 10.0, quiet_ms: int = 1000) -> None:
+    """Waits (on pcscd's own change events) until `reader` holds no card and pcscd reports no further change
+    for `quiet_ms`: a card pulled mid-transaction makes pcscd flip the slot's state a few times."""
+    from smartcard import scard
+
+    deadline = time.monotonic() + timeout
+    hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    try:
+        hr, states = scard.SCardGetStatusChange(ctx, 0, [(reader, scard.SCARD_STATE_UNAWARE)])
+        while time.monotonic() < deadline:
+            _, state, _ = states[0]
+            wait = quiet_ms if not state & scard.SCARD_STATE_PRESENT else int((deadline - time.monotonic()) * 1000)
+            hr, new = scard.SCardGetStatusChange(ctx, max(wait, 1), [(reader, state & ~scard.SCARD_STATE_CHANGED)])
+            if hr == scard.SCARD_E_TIMEOUT and not state & scard.SCARD_STATE_PRESENT:
+                return
+            if hr == scard.SCARD_S_SUCCESS:
+                states = new
+        raise AssertionError(f"{reader} did not settle empty")
+    finally:
+        scard.SCardReleaseContext(ctx)
+
+
 def _service_up() -> bool:
     if not SOCKET.exists():
         return False

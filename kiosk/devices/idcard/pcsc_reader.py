@@ -54,6 +54,25 @@ def _reader_objects() -> list:
         return []
 
 
+def _present_cards() -> list[tuple[str, bytes]]:
+    """(reader, ATR) of every card pcscd sees right now."""
+    from smartcard import scard
+
+    hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if hr != scard.SCARD_S_SUCCESS:
+        return []
+    try:
+        hr, names = scard.SCardListReaders(ctx, [])
+        if hr != scard.SCARD_S_SUCCESS or not names:
+            return []
+        hr, states = scard.SCardGetStatusChange(ctx, 0, [(n, scard.SCARD_STATE_UNAWARE) for n in names])
+        if hr != scard.SCARD_S_SUCCESS:
+            return []
+        return [(name, bytes(atr)) for name, state, atr in states if state & scard.SCARD_STATE_PRESENT]
+    finally:
+        scard.SCardReleaseContext(ctx)
+
+
 def _card_monitor_alive() -> bool:
     inst = CardMonitoringThread.instance
     return inst is not None and inst.is_alive()
@@ -79,8 +98,8 @@ class _Hub(ReaderObserver, CardObserver):
                 self.card_monitor.addObserver(self)
             else:
                 client._sync_readers(set(reader_names()))
-                for card in list(CardMonitoringThread.instance.cards if _card_monitor_alive() else []):
-                    client._cards_changed([(str(card.reader), bytes(card.atr))], [])
+                # ask pcscd rather than the monitor's list, which may still hold a card that just left
+                client._cards_changed(_present_cards(), [])
 
     def unregister(self, client: "PcscCardReader") -> None:
         with self._lock:
@@ -168,6 +187,8 @@ class PcscCardReader(CardReader):
                 self._cards.pop(reader, None)
             for reader, atr in added:
                 if self._matches(reader):
+                    if reader in self._cards and self._cards[reader][0] == atr and (reader, atr) not in removed:
+                        continue  # already known from the start-up scan
                     self._seq += 1
                     self._cards[reader] = (atr, self._seq)
                     self._readers.add(reader)
