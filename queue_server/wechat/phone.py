@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -22,6 +23,11 @@ from queue_server.service import HallService
 logger = logging.getLogger(__name__)
 
 TERMINAL = ("done", "cancelled", "no_show", "expired")
+
+
+def spaced(name: str | None) -> str:
+    """'5号窗口' → '5 号窗口': the number stands out on a small screen."""
+    return re.sub(r"^(\d+)\s*(?=\D)", r"\1 ", name or "")
 
 
 def snapshot(svc: HallService, token: str, lang: str = "zh_CN") -> dict | None:
@@ -55,9 +61,9 @@ def snapshot(svc: HallService, token: str, lang: str = "zh_CN") -> dict | None:
                 "headline": t("phone.next", lang) if ahead == 0 else t("phone.waiting", lang, ahead=ahead),
                 "detail": t("phone.waiting_detail", lang, minutes=minutes) if ahead else t("phone.next_detail", lang)}
     elif state == "called":
-        out |= {"headline": t("phone.called", lang, window=window_name), "detail": t("phone.called_detail", lang, number=ticket.number)}
+        out |= {"headline": t("phone.called", lang, window=spaced(window_name)), "detail": t("phone.called_detail", lang, number=ticket.number)}
     elif state == "serving":
-        out |= {"headline": t("phone.serving", lang, window=window_name), "detail": ""}
+        out |= {"headline": t("phone.serving", lang, window=spaced(window_name)), "detail": ""}
     elif state in ("skipped", "no_show"):
         out |= {"headline": t("phone.skipped", lang), "detail": t("phone.skipped_detail", lang)}
     elif state == "done":

@@ -1,0 +1,74 @@
+"""The phone page in a real headless Chromium at phone size, with WeChat's user agent:
+it shows the number, the people ahead and the wait, and switches to "请到 5号窗口" by
+itself when the clerk calls the number (server-sent events, no reload)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.wechat.conftest import ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.mosquitto]
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+WECHAT_UA = ("Mozilla/5.0 (Linux; Android 13; V2183A Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
+             "Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 XWEB/1160065 MMWEBSDK/20231202 MicroMessenger/8.0.47.2560(0x28002F30) "
+             "WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64")
+SCREENS = ROOT / "docs" / "screens"
+
+
+@pytest.fixture
+def phone():
+    from playwright.sync_api import sync_playwright
+
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian chromium is not installed (make test installs it)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, user_agent=WECHAT_UA, locale="zh-CN")
+        yield ctx.new_page()
+        ctx.close()
+        browser.close()
+
+
+def test_phone_page_updates_live_when_called(hall, phone, fake_wechat):
+    first = hall.issue()
+    mine = hall.issue()
+    url = f"{hall.url}/t/{mine['token']}"
+    phone.goto(url)
+    assert phone.locator("#number").inner_text() == mine["number"]
+    assert phone.locator("#headline").inner_text() == "前面还有 1 人"
+    assert phone.locator("#ahead").inner_text() == "1"
+    assert "社保医保" in phone.locator(".service").inner_text()
+    phone.wait_for_function("document.getElementById('live').classList.contains('on')")
+    # the follow QR of the service account, bound to this ticket, is offered
+    phone.wait_for_function("(() => { const i = document.querySelector('#follow img'); return i && i.complete && i.naturalWidth > 0; })()")
+    assert [q["scene"] for q in fake_wechat.qrcodes] == [mine["token"]]
+    phone.screenshot(path=str(SCREENS / "phone.png"))
+    phone.evaluate("window.__sameDocument = true")
+
+    hall.clerk("05", "open")
+    hall.clerk("05", "call-next")  # the first ticket: I am next
+    phone.wait_for_function("document.getElementById('headline').textContent === '下一位就是您'")
+    hall.clerk("05", "finish")
+    hall.clerk("05", "call-next")  # my number
+    phone.wait_for_function("document.getElementById('headline').textContent === '请到 5 号窗口'")
+    assert phone.evaluate("window.__sameDocument") is True  # updated in place, not reloaded
+    assert "called" in phone.locator("#status").get_attribute("class")
+    assert phone.locator("#stats").is_hidden()
+    assert first["number"] not in phone.locator("main").inner_text()
+    phone.screenshot(path=str(SCREENS / "phone-called.png"))
+
+    # nothing personal on the page, and the token is only for its day
+    html = httpx.get(url).text
+    assert "masked" not in html and "clerk05" not in html
+
+
+def test_unknown_token_gets_a_clear_page(hall, phone):
+    phone.goto(f"{hall.url}/t/not-a-ticket-token")
+    assert phone.locator("h2").inner_text() == "找不到这张号票"
