@@ -59,6 +59,7 @@ class LedOutput:
         self._sent: dict[int, list[LedLine | None]] = {}
         self._silent: dict[int, str] = {}  # address → why it does not answer
         self._down = ""  # why the port is down
+        self._opened_once = False
         self._thread: threading.Thread | None = None
         self._busy = False
         self._last_ok = time.monotonic()
@@ -89,6 +90,9 @@ class LedOutput:
             logger.info("%s: LED port %s back", self.name, self.link.address)
             self._down = ""
             self._report()
+        elif not self._opened_once:
+            self._report()  # the first open: tell the status what we have
+        self._opened_once = True
 
     def _board_silent(self, address: int, why: str) -> None:
         if address not in self._silent:
