@@ -1,0 +1,41 @@
+import pytest
+
+from kiosk.devices.base import CardType
+from kiosk.devices.factory import build_card_reader, build_card_readers, build_printer
+from kiosk.devices.idcard.sam_reader import SamSerialReader, SimulatedCardReader
+from kiosk.devices.printer.printer import EscposTicketPrinter
+from kiosk.devices.printer.samples import TICKET
+from yizhan.config.devices import KioskConfig, PrinterConfig, SerialSamReader
+
+
+def test_default_kiosk_gets_simulators():
+    kiosk = KioskConfig(id="k1")
+    (reader,) = build_card_readers(kiosk)
+    assert isinstance(reader, SimulatedCardReader)
+    reader.place_sample("resident")
+    assert reader.read(1).card_type is CardType.RESIDENT
+    printer = build_printer(kiosk.printer)
+    printer.print_ticket(TICKET)
+    assert len(printer._transport.model.jobs) == 1
+
+
+def test_serial_sam_from_config(sam, cards):
+    reader = build_card_reader(SerialSamReader(type="serial_sam", port=sam.port))
+    assert isinstance(reader, SamSerialReader)
+    sam.module.place(cards["resident"])
+    try:
+        assert reader.read(1).masked_name == "张**"
+    finally:
+        reader.close()
+
+
+def test_printer_from_config(printer_sim):
+    p = build_printer(PrinterConfig(address=printer_sim.address, paper_mm=58, native_qr=False, status_timeout_s=0.5))
+    assert isinstance(p, EscposTicketPrinter) and p.paper_mm == 58 and not p.native_qr
+    p.print_ticket(TICKET)
+    assert len(printer_sim.model.jobs) == 1
+
+
+def test_config_rejects_bad_printer_address():
+    with pytest.raises(ValueError, match="usb://VID:PID"):
+        PrinterConfig(address="COM3")
