@@ -40,8 +40,9 @@ def _alert_s(request: Request) -> int:
 
 
 def _notice_redirect(path: str, notice: str) -> RedirectResponse:
+    path, _, fragment = path.partition("#")
     sep = "&" if "?" in path else "?"
-    return RedirectResponse(f"{path}{sep}notice={quote(notice)}", status_code=303)
+    return RedirectResponse(f"{path}{sep}notice={quote(notice)}" + (f"#{fragment}" if fragment else ""), status_code=303)
 
 
 # ---- dashboard -------------------------------------------------------------------------------
