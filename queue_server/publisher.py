@@ -30,6 +30,7 @@ from yizhan.clock import Clock, SystemClock
 from yizhan.messaging import topics
 from yizhan.messaging.base import Messenger, PublishError
 from yizhan.messaging.factory import server_status_payload
+from yizhan.messaging.mqtt import BatchPublishError
 
 from queue_server.db.engine import Database
 from queue_server.db.tables import Outbox
@@ -69,6 +70,13 @@ class OutboxPublisher:
         self._thread: threading.Thread | None = None
         self._listeners: list[tuple[Any, str, Any]] = []
         self._last_prune: datetime | None = None
+        # Rows up to the cursor are acknowledged by the broker; the marker thread records that
+        # in the database off the delivery path, so a call never waits for SQLite's write lock.
+        self._cursor = 0
+        self._to_mark: list[int] = []
+        self._mark_lock = threading.Lock()
+        self._mark_wake = threading.Event()
+        self._marker: threading.Thread | None = None
         self.delivered = 0  # rows marked delivered by this process (for logs and benchmarks)
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -78,6 +86,8 @@ class OutboxPublisher:
         self._watch_commits()
         self._thread = threading.Thread(target=self._run, name="outbox-publisher", daemon=True)
         self._thread.start()
+        self._marker = threading.Thread(target=self._mark_loop, name="outbox-marker", daemon=True)
+        self._marker.start()
         if self.messenger.connected:
             self._on_connect()
 
@@ -91,6 +101,9 @@ class OutboxPublisher:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self._mark_wake.set()
+        if self._marker is not None:
+            self._marker.join(timeout)
         for target, name, fn in self._listeners:
             event.remove(target, name, fn)
         self._listeners.clear()
@@ -165,29 +178,73 @@ class OutboxPublisher:
                 self._wake.wait(self.poll_interval)
 
     def _deliver_batch(self) -> bool:
-        """Publishes the oldest undelivered rows; True if there may be more."""
+        """Publishes the oldest undelivered rows past the cursor; True if there may be more."""
         with self.db.read() as s:
             rows = list(
                 s.execute(
                     select(Outbox.id, Outbox.topic, Outbox.payload, Outbox.retain)
-                    .where(Outbox.delivered_at.is_(None))
+                    .where(Outbox.delivered_at.is_(None), Outbox.id > self._cursor)
                     .order_by(Outbox.id)
                     .limit(self.batch)
                 )
             )
         if not rows:
             return False
-        acked: list[int] = []
-        try:
-            for row in rows:
-                if self._stopping.is_set():
-                    break
-                self.messenger.publish(row.topic, row.payload.encode("utf-8"), retain=row.retain, qos=1, timeout=self.ack_timeout)
-                acked.append(row.id)
-        finally:
-            # Only the acknowledged prefix: a later row is never marked before an earlier one.
-            self._mark_delivered(acked)
+        acked, error = self._publish_rows(rows)
+        if acked:
+            # Only the acknowledged prefix: a later row is never counted before an earlier one.
+            self._cursor = rows[acked - 1].id
+            with self._mark_lock:
+                self._to_mark.extend(r.id for r in rows[:acked])
+            self._mark_wake.set()
+        if error is not None:
+            raise error
         return len(rows) == self.batch
+
+    def _publish_rows(self, rows: list[Any]) -> tuple[int, PublishError | None]:
+        """Publishes rows in order: (how many leading rows were acknowledged, the error if not all)."""
+        items = [(r.topic, r.payload.encode("utf-8"), bool(r.retain)) for r in rows]
+        many = getattr(self.messenger, "publish_many", None)
+        if many is not None:  # MqttMessenger: the whole batch on the wire, then the acknowledgements
+            try:
+                many(items, qos=1, timeout=self.ack_timeout)
+            except BatchPublishError as exc:
+                return exc.acked, exc
+            return len(items), None
+        done = 0
+        for topic, payload, retain in items:
+            try:
+                self.messenger.publish(topic, payload, retain=retain, qos=1, timeout=self.ack_timeout)
+            except PublishError as exc:
+                return done, exc
+            done += 1
+        return done, None
+
+    def _mark_loop(self) -> None:
+        delay = self.backoff_min
+        while True:
+            final = self._stopping.is_set() and not (self._thread is not None and self._thread.is_alive())
+            if not final:
+                self._mark_wake.wait(self.poll_interval)
+                self._mark_wake.clear()
+            with self._mark_lock:
+                ids, self._to_mark = self._to_mark, []
+            if ids:
+                try:
+                    self._mark_delivered(ids)
+                    delay = self.backoff_min
+                except Exception:
+                    # Unmarked rows are sent again after a restart: a repeat, never a loss.
+                    logger.exception("could not mark %d outbox rows delivered; retrying", len(ids))
+                    if final:
+                        return
+                    with self._mark_lock:
+                        self._to_mark[:0] = ids
+                    self._stopping.wait(delay)
+                    delay = min(delay * 2, self.backoff_max)
+                    continue
+            if final:
+                return
 
     def _mark_delivered(self, ids: list[int]) -> None:
         if not ids:
@@ -211,25 +268,30 @@ class OutboxPublisher:
         cutoff = self.clock.now() - timedelta(seconds=self.replay_s)
         device_topics = f"{topics.prefix(self.hall)}/device/%"
         with self.db.read() as s:
+            # Delivered = marked in the database, or acknowledged and not yet marked (up to the cursor).
+            delivered = or_(Outbox.delivered_at.is_not(None), Outbox.id <= self._cursor)
             latest = (
                 select(func.max(Outbox.id))
-                .where(Outbox.retain.is_(True), Outbox.delivered_at.is_not(None), Outbox.topic.not_like(device_topics))
+                .where(Outbox.retain.is_(True), delivered, Outbox.topic.not_like(device_topics))
                 .group_by(Outbox.topic)
             )
+            recent = or_(Outbox.delivered_at >= cutoff, (Outbox.delivered_at.is_(None)) & (Outbox.id <= self._cursor))
             rows = list(
                 s.execute(
                     select(Outbox.id, Outbox.topic, Outbox.payload, Outbox.retain)
-                    .where(
-                        or_(
-                            Outbox.id.in_(latest),
-                            (Outbox.retain.is_(False)) & (Outbox.delivered_at >= cutoff),
-                        )
-                    )
+                    .where(or_(Outbox.id.in_(latest), (Outbox.retain.is_(False)) & recent))
                     .order_by(Outbox.id)
                 )
             )
-        for row in rows:
-            self.messenger.publish(row.topic, row.payload.encode("utf-8"), retain=row.retain, qos=1, timeout=self.ack_timeout)
+        for i in range(0, len(rows), self.batch):
+            chunk = rows[i : i + self.batch]
+            many = getattr(self.messenger, "publish_many", None)
+            items = [(r.topic, r.payload.encode("utf-8"), bool(r.retain)) for r in chunk]
+            if many is not None:
+                many(items, qos=1, timeout=self.ack_timeout)
+            else:
+                for topic, payload, retain in items:
+                    self.messenger.publish(topic, payload, retain=retain, qos=1, timeout=self.ack_timeout)
         logger.info("republished %d retained states and recent events after connecting", len(rows))
 
     def _maybe_prune(self) -> None:

@@ -19,6 +19,7 @@ import logging
 import queue
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -42,6 +43,21 @@ class Will:
 
 
 _STOP = object()
+
+
+class BatchPublishError(PublishError):
+    """Part of a `publish_many` was not acknowledged: `acked` leading items were."""
+
+    def __init__(self, message: str, acked: int) -> None:
+        super().__init__(message)
+        self.acked = acked
+
+
+def _acked(info: paho.MQTTMessageInfo) -> bool:
+    try:
+        return info.is_published()
+    except (RuntimeError, ValueError):
+        return False
 
 
 class MqttMessenger(Messenger):
@@ -88,6 +104,8 @@ class MqttMessenger(Messenger):
         c.reconnect_delay_set(reconnect_min, reconnect_max)  # type: ignore[arg-type]  # floats work
         # Bounds memory if a caller publishes without waiting while the broker is away.
         c.max_queued_messages_set(max_queued)
+        # Lets publish_many keep a batch of outbox rows on the wire (Mosquitto acknowledges in order).
+        c.max_inflight_messages_set(100)
         c.on_pre_connect = self._on_pre_connect
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
@@ -146,6 +164,36 @@ class MqttMessenger(Messenger):
         if not info.is_published():
             self._forget(info.mid)
             raise PublishError(f"no acknowledgement for {topic} within {timeout:.1f} s")
+
+    def publish_many(self, items: list[tuple[str, bytes, bool]], *, qos: int = 1, timeout: float = 5.0) -> None:
+        """Publishes (topic, payload, retain) items in order without waiting between them, then
+        waits for all acknowledgements. On failure raises `BatchPublishError` whose `acked` is
+        the number of leading items the broker acknowledged; the rest are never sent later."""
+        if threading.current_thread() is getattr(self._client, "_thread", None):
+            raise RuntimeError("publish_many() from paho's network thread would deadlock; use a handler")
+        if not self._connected.is_set():
+            raise BatchPublishError(f"not connected to {self.host}:{self.port}", 0)
+        infos: list[paho.MQTTMessageInfo] = []
+        try:
+            for topic, payload, retain in items:
+                info = self._client.publish(topic, payload, qos=qos, retain=retain)
+                infos.append(info)
+                if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    raise PublishError(f"publish to {topic} failed: {paho.error_string(info.rc)}")
+            deadline = time.monotonic() + timeout
+            for info in infos:
+                info.wait_for_publish(max(0.001, deadline - time.monotonic()))
+                if not info.is_published():
+                    raise PublishError(f"no acknowledgement within {timeout:.1f} s")
+        except (RuntimeError, ValueError, PublishError) as exc:
+            acked = 0
+            for info in infos:
+                if not _acked(info):
+                    break
+                acked += 1
+            for info in infos[acked:]:
+                self._forget(info.mid)
+            raise BatchPublishError(str(exc), acked) from None
 
     def subscribe(self, topic_filter: str, handler: Handler) -> None:
         with self._subs_lock:
