@@ -43,6 +43,8 @@ class SerialLike(Protocol):
 
     def write(self, data: bytes) -> int | None: ...
     def read(self, size: int = 1) -> bytes: ...
+    @property
+    def in_waiting(self) -> int: ...
     def reset_input_buffer(self) -> None: ...
     def close(self) -> None: ...
 
@@ -125,7 +127,10 @@ class SamSerialReader(CardReader):
             ser.write(sp.command(cmd))
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                chunk = ser.read(4096)
+                # one byte with the port's short timeout, then whatever else has arrived: no waiting for 4 kB
+                chunk = ser.read(1)
+                if chunk:
+                    chunk += ser.read(ser.in_waiting)
                 if chunk:
                     frames = self._decoder.feed(chunk)
                     if frames:
@@ -228,6 +233,10 @@ class LoopbackSerial:
             out = bytes(self._buf[:size])
             del self._buf[:size]
             return out
+
+    @property
+    def in_waiting(self) -> int:
+        return len(self._buf)
 
     def reset_input_buffer(self) -> None:
         with self._cond:

@@ -131,29 +131,24 @@ class EscPos:
             + GS + b"(k\x03\x00\x31\x51\x30"  # print
         )
 
-    def raster(self, rows: list[list[bool]]) -> "EscPos":
+    def raster(self, rows: "list[list[bool]] | object") -> "EscPos":
         """GS v 0: a 1-bit image, MSB first, rows padded to whole bytes."""
-        height = len(rows)
-        width = len(rows[0]) if rows else 0
+        import numpy as np
+
+        bits = np.asarray(rows, dtype=bool)
+        height, width = bits.shape if bits.size else (0, 0)
         xb = (width + 7) // 8
-        out = bytearray()
-        for row in rows:
-            for bx in range(xb):
-                byte = 0
-                for bit in range(8):
-                    x = bx * 8 + bit
-                    if x < width and row[x]:
-                        byte |= 0x80 >> bit
-                out.append(byte)
-        return self.raw(GS + b"v0\x00" + xb.to_bytes(2, "little") + height.to_bytes(2, "little") + bytes(out))
+        packed = np.packbits(bits, axis=1).tobytes() if bits.size else b""  # MSB first, padded with 0 (white)
+        return self.raw(GS + b"v0\x00" + xb.to_bytes(2, "little") + height.to_bytes(2, "little") + packed)
 
     def qr_raster(self, data: str, module: int = 6, ec: str = "M") -> "EscPos":
         """The same QR drawn as an image, for printers without GS ( k."""
+        import numpy as np
         import segno
 
         code = segno.make_qr(data, error=ec.lower(), boost_error=False)
-        matrix = [[bool(v) for v in row] for row in code.matrix_iter(scale=module, border=2)]
-        return self.raster(matrix).raw(LF)
+        m = np.pad(np.asarray(code.matrix, dtype=bool), 2)  # 2-module quiet zone
+        return self.raster(np.repeat(np.repeat(m, module, axis=0), module, axis=1)).raw(LF)
 
     def bytes(self) -> bytes:
         return bytes(self.buf)
