@@ -131,10 +131,6 @@ class SamModule:
             return self._send(sp.SW_OK)
         return self._send(0x21)
 
-    def after_read_lift(self) -> None:
-        """Leaves LOCKED only when the card goes: helper for tests that lift and replace a card."""
-        self.lift()
-
 
 class SamSimulatorPort:
     """Serves a SamModule on a pseudo-terminal; `port` is the path to open. Paced at `baudrate` (10 bits a byte)."""

@@ -62,7 +62,7 @@ def _day(s: str) -> date | None:
     try:
         return date(int(s[0:4]), int(s[4:6]), int(s[6:8]))
     except ValueError as exc:
-        raise ProtocolError(f"bad date field {s!r}") from exc
+        raise ProtocolError("a date field on the card is not a date") from exc  # no value: it is personal data
 
 
 def to_identity(card: CardText) -> Identity:

@@ -69,6 +69,11 @@ class EscposTicketPrinter(TicketPrinter):
         self.state = DeviceState.DISCONNECTED
         self.last_status: PrinterStatus | None = None
 
+    @property
+    def simulated_model(self):
+        """The PrinterModel behind the `simulator` address (kiosk --simulate shows what was printed), else None."""
+        return getattr(self._transport, "model", None)
+
     # -- supervision ------------------------------------------------------------------------
     def add_listener(self, listener: PrintListener) -> None:
         """Called after every job, printed or not, so the kiosk can tell the server (no ghost tickets)."""
