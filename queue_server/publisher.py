@@ -70,9 +70,10 @@ class OutboxPublisher:
         self._thread: threading.Thread | None = None
         self._listeners: list[tuple[Any, str, Any]] = []
         self._last_prune: datetime | None = None
-        # Rows up to the cursor are acknowledged by the broker; the marker thread records that
-        # in the database off the delivery path, so a call never waits for SQLite's write lock.
-        self._cursor = 0
+        # Rows the broker acknowledged are recorded in the database by the marker thread, off the
+        # delivery path, so a call never waits for SQLite's write lock; until then they are
+        # `_pending` (acknowledged, not yet marked) and not sent again.
+        self._pending: set[int] = set()
         self._to_mark: list[int] = []
         self._mark_lock = threading.Lock()
         self._mark_wake = threading.Event()
@@ -83,13 +84,13 @@ class OutboxPublisher:
 
     def start(self) -> None:
         self.messenger.on_connect(self._on_connect)
+        if self.messenger.connected:  # already connected: the first round starts with the republish
+            self._on_connect()
         self._watch_commits()
         self._thread = threading.Thread(target=self._run, name="outbox-publisher", daemon=True)
         self._thread.start()
         self._marker = threading.Thread(target=self._mark_loop, name="outbox-marker", daemon=True)
         self._marker.start()
-        if self.messenger.connected:
-            self._on_connect()
 
     def notify(self) -> None:
         """New rows were committed: deliver now rather than at the next poll."""
@@ -179,22 +180,27 @@ class OutboxPublisher:
 
     def _deliver_batch(self) -> bool:
         """Publishes the oldest undelivered rows past the cursor; True if there may be more."""
+        with self._mark_lock:
+            pending = set(self._pending)
+        # Not "id > last sent": with PostgreSQL a smaller id may commit after a larger one.
         with self.db.read() as s:
-            rows = list(
-                s.execute(
+            rows = [
+                r
+                for r in s.execute(
                     select(Outbox.id, Outbox.topic, Outbox.payload, Outbox.retain)
-                    .where(Outbox.delivered_at.is_(None), Outbox.id > self._cursor)
+                    .where(Outbox.delivered_at.is_(None))
                     .order_by(Outbox.id)
-                    .limit(self.batch)
+                    .limit(self.batch + len(pending))
                 )
-            )
+                if r.id not in pending
+            ][: self.batch]
         if not rows:
             return False
         acked, error = self._publish_rows(rows)
         if acked:
             # Only the acknowledged prefix: a later row is never counted before an earlier one.
-            self._cursor = rows[acked - 1].id
             with self._mark_lock:
+                self._pending.update(r.id for r in rows[:acked])
                 self._to_mark.extend(r.id for r in rows[:acked])
             self._mark_wake.set()
         if error is not None:
@@ -232,6 +238,8 @@ class OutboxPublisher:
             if ids:
                 try:
                     self._mark_delivered(ids)
+                    with self._mark_lock:
+                        self._pending.difference_update(ids)
                     delay = self.backoff_min
                 except Exception:
                     # Unmarked rows are sent again after a restart: a repeat, never a loss.
@@ -268,14 +276,16 @@ class OutboxPublisher:
         cutoff = self.clock.now() - timedelta(seconds=self.replay_s)
         device_topics = f"{topics.prefix(self.hall)}/device/%"
         with self.db.read() as s:
-            # Delivered = marked in the database, or acknowledged and not yet marked (up to the cursor).
-            delivered = or_(Outbox.delivered_at.is_not(None), Outbox.id <= self._cursor)
+            with self._mark_lock:
+                pending = sorted(self._pending)
+            # Delivered = marked in the database, or acknowledged and not yet marked.
+            delivered = or_(Outbox.delivered_at.is_not(None), Outbox.id.in_(pending))
             latest = (
                 select(func.max(Outbox.id))
                 .where(Outbox.retain.is_(True), delivered, Outbox.topic.not_like(device_topics))
                 .group_by(Outbox.topic)
             )
-            recent = or_(Outbox.delivered_at >= cutoff, (Outbox.delivered_at.is_(None)) & (Outbox.id <= self._cursor))
+            recent = or_(Outbox.delivered_at >= cutoff, Outbox.id.in_(pending))
             rows = list(
                 s.execute(
                     select(Outbox.id, Outbox.topic, Outbox.payload, Outbox.retain)
