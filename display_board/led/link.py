@@ -50,7 +50,7 @@ def serial_url(address: str) -> tuple[str, dict]:
 
 
 class Link:
-    def __init__(self, address: str, name: str, *, reply_timeout: float = 0.3) -> None:
+    def __init__(self, address: str, name: str, *, reply_timeout: float = 0.5) -> None:
         self.address = address
         self.name = name
         self.url, self.options = serial_url(address)

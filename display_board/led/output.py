@@ -176,7 +176,12 @@ class LedOutput:
 
     def _request(self, address: int, make) -> bool:
         try:
-            reply = self.link.request(make)
+            try:
+                reply = self.link.request(make)
+            except NoAnswer:
+                if address in self._silent:
+                    raise
+                reply = self.link.request(make)  # one retry: a reply lost to line noise is not a dead board
         except NoAnswer as exc:
             self._board_silent(address, str(exc))
             return False
