@@ -13,10 +13,14 @@ HALL = "test-hall"  # the hall id the shipped Mosquitto ACL is rendered for in t
 DISPLAY = "tv-1"  # a device id with a password in tests.fixtures_mqtt.USERS
 
 
-def display_hall(*, voice: dict | None = None, call_by_name: bool = False, led_address: str = "simulator",
-                 strips_address: str = "simulator") -> HallConfig:
+def display_hall(**kw) -> HallConfig:
+    return HallConfig.model_validate(display_hall_dict(**kw))
+
+
+def display_hall_dict(*, voice: dict | None = None, call_by_name: bool = False, led_address: str = "simulator",
+                      strips_address: str = "simulator", fullscreen: bool = False) -> dict:
     hours = {"morning": "08:30-12:00", "afternoon": "14:00-17:30"}
-    return HallConfig.model_validate({
+    return {
         "hall": {"id": HALL, "name": "青岚县政务服务中心", "notice": "办事指南请在自助机查询；过号请到窗口咨询。",
                  "call_by_name": call_by_name},
         "departments": [{"id": "ga", "name": "公安户政"}, {"id": "rs", "name": "人社"}],
@@ -35,10 +39,10 @@ def display_hall(*, voice: dict | None = None, call_by_name: bool = False, led_a
             "id": DISPLAY,
             "led_board": {"address": led_address, "bus_address": 1, "lines": 4, "columns": 16},
             "window_strips": {"address": strips_address, "windows": {f"{i:02d}": i for i in range(1, 7)}},
-            "tv": {"fullscreen": False, "flash_s": 5},
+            "tv": {"fullscreen": fullscreen, "flash_s": 5},
             "voice": voice or {"engine": "espeak", "repeat": 1},
         }],
-    })
+    }
 
 
 def at() -> str:
