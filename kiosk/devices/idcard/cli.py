@@ -86,8 +86,11 @@ def read_id_main(argv: list[str]) -> int:
 
         reader = SamSerialReader(args.serial, args.baudrate)
     else:
-        from kiosk.devices.idcard.pcsc_reader import PcscCardReader, reader_names
+        from kiosk.devices.idcard.pcsc_reader import PcscCardReader, reader_names, service_available
 
+        if not service_available():
+            print(t("devices.cli.pcsc_unavailable", detail="SCardEstablishContext"), file=sys.stderr)
+            return 1
         if args.pcsc and not any(args.pcsc.lower() in n.lower() for n in reader_names()):
             print(t("devices.cli.no_reader", name=args.pcsc), file=sys.stderr)
             return 1

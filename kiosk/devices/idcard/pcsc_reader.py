@@ -54,6 +54,31 @@ def _reader_objects() -> list:
         return []
 
 
+def _release(conn) -> None:
+    """Disconnects and releases a pyscard connection now; a context left for the garbage collector raises
+    from __del__ once pcscd has restarted."""
+    try:
+        conn.disconnect()
+    except Exception:
+        pass
+    try:
+        conn.release()
+    except Exception:
+        pass
+    conn.hcontext = None
+
+
+def service_available() -> bool:
+    """True when pcscd answers (a PC/SC context can be established)."""
+    from smartcard import scard
+
+    hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if hr != scard.SCARD_S_SUCCESS:
+        return False
+    scard.SCardReleaseContext(ctx)
+    return True
+
+
 def _present_cards() -> list[tuple[str, bytes]]:
     """(reader, ATR) of every card pcscd sees right now."""
     from smartcard import scard
@@ -93,9 +118,9 @@ class _Hub(ReaderObserver, CardObserver):
             self.clients.append(client)
             if self.reader_monitor is None:
                 self.reader_monitor = ReaderMonitor(readerProc=self._poll, period=0.5)
-                self.card_monitor = CardMonitor()
                 self.reader_monitor.addObserver(self)
-                self.card_monitor.addObserver(self)
+                if service_available():
+                    self._ensure_card_monitor()
             else:
                 client._sync_readers(set(reader_names()))
                 # ask pcscd rather than the monitor's list, which may still hold a card that just left
@@ -110,7 +135,8 @@ class _Hub(ReaderObserver, CardObserver):
             rm, cm = self.reader_monitor, self.card_monitor
             self.reader_monitor = self.card_monitor = None
         rm.deleteObserver(self)
-        cm.deleteObserver(self)  # pyscard keeps its card thread for the life of the process
+        if cm is not None:
+            cm.deleteObserver(self)  # pyscard keeps its card thread for the life of the process
 
     def _poll(self) -> list:
         """The ReaderMonitor's reader procedure. Every poll also hands each client the full list, so a client
@@ -119,13 +145,25 @@ class _Hub(ReaderObserver, CardObserver):
         names = {str(r) for r in objects}
         for client in list(self.clients):
             client._sync_readers(names)
-        if names and self.card_monitor is not None and not _card_monitor_alive():
-            # pyscard's card monitor stops for good when pcscd goes away; start a fresh one
-            logger.info("restarting the PC/SC card monitor")
+        if names and self.reader_monitor is not None:
+            self._ensure_card_monitor()
+        return objects
+
+    def _ensure_card_monitor(self) -> None:
+        """Starts pyscard's card monitor once the service is there; pyscard stops it for good when pcscd goes
+        away, so a dead one is replaced."""
+        if self.card_monitor is None:
+            self.card_monitor = CardMonitor()
+            self.card_monitor.addObserver(self)
+        if not _card_monitor_alive():
+            logger.info("starting the PC/SC card monitor")
             with CardMonitoringThread.lock:
+                dead = CardMonitoringThread.instance
+                request = getattr(dead, "cardrequest", None) if dead is not None else None
+                if request is not None:
+                    request.pcsccardrequest.hcontext = None  # belongs to the pcscd that went away: never release it
                 CardMonitoringThread.instance = None
             self.card_monitor.instance.rmthread = CardMonitoringThread(self.card_monitor.instance)
-        return objects
 
     def update(self, observable, handlers) -> None:  # pyscard's threads
         added, removed = handlers
@@ -281,10 +319,7 @@ class PcscCardReader(CardReader):
             exc.atr, exc.card_uid = self.last_atr, self.last_uid  # type: ignore[attr-defined]
             raise exc
         finally:
-            try:
-                conn.disconnect()
-            except Exception:
-                pass
+            _release(conn)
 
     def close(self) -> None:
         if not self._closed:
