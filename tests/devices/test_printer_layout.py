@@ -139,3 +139,21 @@ def test_wrap(text, cols, lines):
 def test_wrap_never_starts_a_line_with_closing_punctuation():
     for line in escpos.wrap("一二三四五六七八九十一二三四五，好的。", 30):
         assert line[0] not in escpos.NO_LINE_START
+
+
+def test_native_qr_bytes_match_python_escpos():
+    from escpos.constants import QR_ECLEVEL_M
+    from escpos.printer import Dummy
+
+    d = Dummy()
+    d.qr(TICKET.qr_url, native=True, size=8, ec=QR_ECLEVEL_M)
+    assert escpos.EscPos().qr_native(TICKET.qr_url, module=8, ec="M").bytes() == d.output
+
+
+def test_status_and_cut_commands_match_python_escpos():
+    from escpos import constants as c
+
+    assert escpos.dle_eot(escpos.RT_PRINTER) == c.RT_STATUS_ONLINE
+    assert escpos.dle_eot(escpos.RT_PAPER) == c.RT_STATUS_PAPER
+    assert escpos.EscPos().cut().bytes().endswith(c.PAPER_FULL_CUT)
+    assert escpos.INIT == c.HW_INIT
