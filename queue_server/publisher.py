@@ -17,8 +17,10 @@ YIZHAN_MQTT_URL is unset, the messenger with the server's last will, and this pu
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+import time
 import weakref
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from yizhan.clock import Clock, SystemClock
 from yizhan.messaging import topics
-from yizhan.messaging.base import Messenger, PublishError
+from yizhan.messaging.base import Message, Messenger, PublishError
 from yizhan.messaging.factory import server_status_payload
 from yizhan.messaging.mqtt import BatchPublishError
 
@@ -53,6 +55,7 @@ class OutboxPublisher:
         backoff_max: float = 5.0,
         ack_timeout: float = 5.0,
         keep_days: int = 7,
+        echo_timeout: float = 5.0,
     ) -> None:
         self.db = db
         self.messenger = messenger
@@ -79,10 +82,15 @@ class OutboxPublisher:
         self._mark_wake = threading.Event()
         self._marker: threading.Thread | None = None
         self.delivered = 0  # rows marked delivered by this process (for logs and benchmarks)
+        self.echo_timeout = echo_timeout
+        self._echo_expected: tuple[str, float] | None = None
+        self.echo_failed = False
+        self.echoes = 0  # our "online" statuses that came back from the broker
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.messenger.subscribe(topics.server_status(self.hall), self._on_echo)
         self.messenger.on_connect(self._on_connect)
         if self.messenger.connected:  # already connected: the first round starts with the republish
             self._on_connect()
@@ -175,6 +183,7 @@ class OutboxPublisher:
                 logger.info("outbox delivery resumed")
                 failing = False
             delay = self.backoff_min
+            self._check_echo()
             if not more:
                 self._wake.wait(self.poll_interval)
 
@@ -265,10 +274,35 @@ class OutboxPublisher:
         self.delivered += len(ids)
 
     def _publish_status(self, state: str) -> None:
-        self.messenger.publish(
-            topics.server_status(self.hall), server_status_payload(self.hall, state, self.clock), retain=True, qos=1,
-            timeout=self.ack_timeout,
-        )
+        payload = server_status_payload(self.hall, state, self.clock)
+        if state == "online":
+            # The echo check: MQTT 3.1.1 brokers acknowledge and silently drop a publish their ACL
+            # forbids (e.g. a hall id typo in the ACL); our own "online" must come back to us.
+            self._echo_expected = (json.loads(payload)["event_id"], time.monotonic() + self.echo_timeout)
+        self.messenger.publish(topics.server_status(self.hall), payload, retain=True, qos=1, timeout=self.ack_timeout)
+
+    def _on_echo(self, msg: Message) -> None:
+        try:
+            event_id = json.loads(msg.payload)["event_id"]
+        except (ValueError, KeyError, TypeError):
+            return
+        expected = self._echo_expected
+        if expected is not None and expected[0] == event_id:
+            self._echo_expected = None
+            self.echoes += 1
+            if self.echo_failed:
+                logger.info("the broker delivers the server's messages again")
+            self.echo_failed = False
+
+    def _check_echo(self) -> None:
+        expected = self._echo_expected
+        if expected is not None and time.monotonic() > expected[1] and not self.echo_failed:
+            self.echo_failed = True
+            logger.error(
+                "MQTT 代理确认收到但没有转发服务器的消息：请检查 ACL 中的大厅编号 %s 和用户权限 / the broker acknowledges "
+                "but does not deliver the server's messages: check that its ACL grants yizhan/%s/# to this user",
+                self.hall, self.hall,
+            )
 
     def _republish(self) -> None:
         """After a (re)connect: online, then retained state and recent events, in id order."""

@@ -140,3 +140,30 @@ def test_old_delivered_rows_are_pruned_but_the_latest_state_of_each_topic_is_kep
 def _count(db) -> int:
     with db.read() as s:
         return s.scalar(select(func.count()).select_from(Outbox))
+
+
+@pytest.mark.mosquitto
+def test_a_broker_that_silently_drops_the_servers_messages_is_reported(db, clock, mosquitto_factory, messenger_factory, caplog):
+    # The ACL was rendered for another hall id: Mosquitto acknowledges every publish and drops it.
+    broker = mosquitto_factory("hall", hall="another-hall")
+    messenger = messenger_factory(broker, "yizhan-server")
+    p = OutboxPublisher(db, messenger, HALL, clock=clock, poll_interval=0.1, echo_timeout=0.5)
+    p.start()
+    try:
+        wait_until(lambda: p.echo_failed, 10, "the echo check to fail")
+    finally:
+        p.stop()
+    assert any("check that its ACL grants yizhan/testhall/#" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+
+
+@pytest.mark.mosquitto
+def test_the_echo_check_passes_on_a_correct_acl(db, clock, mosquitto_factory, messenger_factory):
+    broker = mosquitto_factory("hall", hall=HALL)
+    messenger = messenger_factory(broker, "yizhan-server")
+    p = OutboxPublisher(db, messenger, HALL, clock=clock, poll_interval=0.1, echo_timeout=0.5)
+    p.start()
+    try:
+        wait_until(lambda: p.echoes == 1, 10, "the echo")
+        assert not p.echo_failed
+    finally:
+        p.stop()
