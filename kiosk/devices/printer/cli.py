@@ -93,7 +93,7 @@ def status_lines(s: PrinterStatus) -> list[str]:
         t("devices.cli.status_cover", value=cover),
     ]
     if s.error:
-        lines.append(s.error)
+        lines.append(" ".join(s.error.split()))
     return lines
 
 
