@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import Float, case, cast, func, literal, select
 
 from yizhan.config.model import HallConfig
 
@@ -101,23 +101,53 @@ class Group:
         }
 
 
-@dataclass
-class _T:
-    queue: str
-    service: str
-    issued: float | None = None
-    first_call: float | None = None
-    start: float | None = None
-    final_state: str = ""
-    final_window: str | None = None
-    final_clerk: str | None = None
-
-
 def _epoch(col, db: Database):  # type: ignore[no-untyped-def]
     # Durations are computed in SQL-native numbers: far cheaper than building 100k datetimes.
     if db.is_sqlite:
         return (func.julianday(col) - literal(2440587.5)) * literal(86400.0)
-    return func.extract("epoch", col)
+    return cast(func.extract("epoch", col), Float)
+
+
+def _per_ticket(db: Database, lo: int, hi: int, in_period: tuple):  # type: ignore[no-untyped-def]
+    """One row per ticket folded from its events by the database: issue, first call, finish, the
+    last call or start before the finish, and the skip that left it a no-show (if any)."""
+    e = (
+        select(TicketEvent.id, TicketEvent.ticket_id, TicketEvent.action, TicketEvent.queue, TicketEvent.window, TicketEvent.clerk,
+               _epoch(TicketEvent.at, db).label("ep"))
+        # Events are appended in time order, so a period is one id range: a primary-key range scan.
+        .where(TicketEvent.id >= lo, TicketEvent.id <= hi, *in_period, TicketEvent.action.in_(_ACTIONS))
+        .subquery()
+    )
+
+    def when(actions: tuple[str, ...], col):  # type: ignore[no-untyped-def]
+        return case((e.c.action.in_(actions), col))
+
+    a = (
+        select(
+            e.c.ticket_id,
+            func.min(when(("issue",), e.c.ep)).label("issued"),
+            func.min(when(("issue",), e.c.queue)).label("issue_queue"),
+            func.min(when(("call",), e.c.id)).label("first_call_id"),
+            func.min(when(("call",), e.c.ep)).label("first_call"),
+            func.max(when(("finish",), e.c.ep)).label("finished"),
+            func.max(when(("call", "start"), e.c.ep)).label("last_start"),
+            func.max(when(("finish",), e.c.queue)).label("fin_queue"),
+            func.max(when(("finish",), e.c.window)).label("fin_window"),
+            func.max(when(("finish",), e.c.clerk)).label("fin_clerk"),
+            func.max(when(("skip", "no_show"), e.c.id)).label("skip_id"),
+            func.max(when(("call", "finish", "rejoin", "transfer", "cancel"), e.c.id)).label("other_id"),
+        )
+        .group_by(e.c.ticket_id)
+        .subquery()
+    )
+    fc = TicketEvent.__table__.alias("fc")
+    sk = TicketEvent.__table__.alias("sk")
+    t = Ticket.__table__
+    return (
+        select(t.c.service, a.c.issued, a.c.issue_queue, a.c.first_call, a.c.finished, a.c.last_start, a.c.fin_queue, a.c.fin_window,
+               a.c.fin_clerk, a.c.skip_id, a.c.other_id, fc.c.window, fc.c.clerk, sk.c.queue, sk.c.window, sk.c.clerk)
+        .select_from(a.join(t, t.c.id == a.c.ticket_id).outerjoin(fc, fc.c.id == a.c.first_call_id).outerjoin(sk, sk.c.id == a.c.skip_id))
+    )
 
 
 class _Groups(dict):
@@ -134,13 +164,7 @@ class _Groups(dict):
 def compute(db: Database, cfg: HallConfig, period: Period, tz: ZoneInfo | None = None, today: date | None = None) -> dict:
     tz = tz or ZoneInfo(cfg.hall.timezone)
     today = today or datetime.now(tz).date()
-    stmt = (
-        select(TicketEvent.ticket_id, TicketEvent.action, TicketEvent.state, _epoch(TicketEvent.at, db),
-               TicketEvent.queue, TicketEvent.window, TicketEvent.clerk, Ticket.service)
-        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-        .where(TicketEvent.day >= period.start, TicketEvent.day < period.end, TicketEvent.action.in_(_ACTIONS))
-        .order_by(TicketEvent.id)
-    )
+    in_period = (TicketEvent.day >= period.start, TicketEvent.day < period.end)
     queue_names = {q.id: q.name for q in cfg.queues}
     service_names = {s.code: s.name for s in cfg.services}
     window_names = {w.id: w.display_name for w in cfg.windows}
@@ -150,7 +174,6 @@ def compute(db: Database, cfg: HallConfig, period: Period, tz: ZoneInfo | None =
     hours_issued = [0] * 24
     hours_waits: list[list[float]] = [[] for _ in range(24)]
     hours_served = [0] * 24
-    tickets: dict[int, _T] = {}
     offset_cache: dict[int, int] = {}
 
     def hour_of(epoch: float) -> int:
@@ -162,62 +185,61 @@ def compute(db: Database, cfg: HallConfig, period: Period, tz: ZoneInfo | None =
         return int((epoch + off) // 3600) % 24
 
     with db.read() as s:
-        rows = s.execute(stmt).all()
-        for tid, action, state, at, queue, window, clerk, service in rows:
-            at = float(at)
-            rec = tickets.get(tid)
-            if rec is None:
-                rec = tickets[tid] = _T(queue=queue, service=service)
-            if action == "issue":
-                rec.issued = at
+        conn = s.connection()  # Core rows: no ORM bookkeeping for tens of thousands of tuples
+        lo, hi = conn.execute(select(func.min(TicketEvent.id), func.max(TicketEvent.id)).where(*in_period)).one()
+        for service, issued, issue_queue, first_call, finished, last_start, fin_queue, fin_window, fin_clerk, skip_id, other_id, \
+                fc_window, fc_clerk, sk_queue, sk_window, sk_clerk in conn.execute(_per_ticket(db, lo or 0, hi or 0, in_period)).all():
+            # julianday() carries a few microseconds of float error: back to the millisecond stored.
+            issued, first_call, finished, last_start = (None if x is None else round(x, 3) for x in (issued, first_call, finished, last_start))
+            if issued is not None:
+                off = offset_cache.get(int(issued // 86400))
+                issue_hour = int((issued + off) // 3600) % 24 if off is not None else hour_of(issued)
                 total.issued += 1
-                by_queue[queue].issued += 1
+                by_queue[issue_queue].issued += 1
                 by_service[service].issued += 1
-                hours_issued[hour_of(at)] += 1
-            elif action == "call":
-                rec.start = at
-                total.called += 1
-                if window:
-                    by_window[window].called += 1
-                if clerk:
-                    by_clerk[clerk].called += 1
-                if rec.first_call is None:
-                    rec.first_call = at
-                    if rec.issued is not None:
-                        wait = at - rec.issued
-                        total.waits.append(wait)
-                        by_queue[rec.queue].waits.append(wait)
-                        by_service[service].waits.append(wait)
-                        hours_waits[hour_of(rec.issued)].append(wait)
-                        if window:
-                            by_window[window].waits.append(wait)
-                        if clerk:
-                            by_clerk[clerk].waits.append(wait)
-            elif action == "start":
-                rec.start = at
-            elif action == "finish":
-                total.served += 1
-                by_queue[queue].served += 1
-                by_service[service].served += 1
-                hours_served[hour_of(at)] += 1
-                if window:
-                    by_window[window].served += 1
-                if clerk:
-                    by_clerk[clerk].served += 1
-                if rec.start is not None:
-                    dur = at - rec.start
-                    total.services.append(dur)
-                    by_queue[queue].services.append(dur)
-                    by_service[service].services.append(dur)
-                    if window:
-                        by_window[window].services.append(dur)
-                    if clerk:
-                        by_clerk[clerk].services.append(dur)
-            rec.final_state, rec.final_window, rec.final_clerk = state, window, clerk
-            if action in ("transfer", "rejoin"):
-                rec.start = None
-            rec.queue = queue
-        ratings = s.execute(
+                hours_issued[issue_hour] += 1
+                if first_call is not None:
+                    wait = first_call - issued
+                    total.waits.append(wait)
+                    by_queue[issue_queue].waits.append(wait)
+                    by_service[service].waits.append(wait)
+                    hours_waits[issue_hour].append(wait)
+                    if fc_window:
+                        by_window[fc_window].waits.append(wait)
+                    if fc_clerk:
+                        by_clerk[fc_clerk].waits.append(wait)
+            if finished is not None:
+                off = offset_cache.get(int(finished // 86400))
+                hours_served[int((finished + off) // 3600) % 24 if off is not None else hour_of(finished)] += 1
+                groups = [total, by_queue[fin_queue], by_service[service]]
+                if fin_window:
+                    groups.append(by_window[fin_window])
+                if fin_clerk:
+                    groups.append(by_clerk[fin_clerk])
+                for g in groups:
+                    g.served += 1
+                    if last_start is not None:
+                        g.services.append(finished - last_start)
+            elif skip_id is not None and skip_id > (other_id or 0):
+                # 过号/未到: the last thing that happened to the ticket was a skip or a no-show.
+                for g in (total, by_queue[sk_queue], by_service[service]):
+                    g.no_shows += 1
+                if sk_window:
+                    by_window[sk_window].no_shows += 1
+                if sk_clerk:
+                    by_clerk[sk_clerk].no_shows += 1
+        calls = conn.execute(
+            select(TicketEvent.window, TicketEvent.clerk, func.count())
+            .where(TicketEvent.id >= (lo or 0), TicketEvent.id <= (hi or 0), *in_period, TicketEvent.action == "call")
+            .group_by(TicketEvent.window, TicketEvent.clerk)
+        ).all()
+        for window, clerk, n in calls:
+            total.called += n
+            if window:
+                by_window[window].called += n
+            if clerk:
+                by_clerk[clerk].called += n
+        ratings = conn.execute(
             select(Rating.window, Rating.clerk, Rating.score).where(Rating.day >= period.start, Rating.day < period.end)
         ).all()
         followups = list(s.scalars(
@@ -226,16 +248,6 @@ def compute(db: Database, cfg: HallConfig, period: Period, tz: ZoneInfo | None =
             ).order_by(Followup.deadline, Followup.id)
         ))
         fu_tickets = {t.id: t for t in s.scalars(select(Ticket).where(Ticket.id.in_([f.ticket_id for f in followups])))} if followups else {}
-    for rec in tickets.values():
-        if rec.final_state in ("skipped", "no_show"):
-            total.no_shows += 1
-            by_queue[rec.queue].no_shows += 1
-            by_service[rec.service].no_shows += 1
-            if rec.final_window:
-                by_window[rec.final_window].no_shows += 1
-            if rec.final_clerk:
-                by_clerk[rec.final_clerk].no_shows += 1
-
     satisfaction = _satisfaction([r[2] for r in ratings])
     per_window_scores: dict[str, list[int]] = defaultdict(list)
     per_clerk_scores: dict[str, list[int]] = defaultdict(list)
