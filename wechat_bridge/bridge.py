@@ -1,9 +1,11 @@
 """The bridge's work: events in, WeChat notices out.
 
-Each ticket's events are handled by one worker (chosen by the ticket token), so a
-follower's notices arrive in the order the events happened; different tickets go out in
-parallel. Before sending, the bridge claims the notice on the server: a notice already
-claimed (by this bridge before a restart, or another bridge) is never sent again."""
+One claimer thread takes the events in arrival order and claims their notices on the
+server in batches (whatever has queued up, up to `batch`): a notice already claimed — by
+this bridge before a restart, or by another bridge — is never sent again. Sending is
+done by `workers` threads; each ticket's notices always go to the same worker (chosen by
+the ticket token), so a follower gets them in the order the events happened while
+different tickets go out in parallel."""
 
 from __future__ import annotations
 
@@ -38,14 +40,17 @@ def masked(openid: str) -> str:
 
 
 class Bridge:
-    def __init__(self, cfg: WechatConfig, server: ServerApi, sender: Sender, *, workers: int = 8,
+    def __init__(self, cfg: WechatConfig, server: ServerApi, sender: Sender, *, workers: int = 8, batch: int = 100,
                  claim_retries: int = 5) -> None:
         self.cfg = cfg
         self.server = server
         self.sender = sender
         self.stop_event = sender.stop
+        self.batch = batch
         self.claim_retries = claim_retries
+        self._intake: queue.Queue = queue.Queue()
         self._queues: list[queue.Queue] = [queue.Queue() for _ in range(max(1, workers))]
+        self._claimer: threading.Thread | None = None
         self._threads: list[threading.Thread] = []
         self._quota_logged = False
         self._lock = threading.Lock()
@@ -55,72 +60,108 @@ class Bridge:
     # ---- intake (the messenger's dispatcher thread) --------------------------------------------
     def on_event(self, msg: Message, event: dict) -> None:
         notice = notice_for(event, self.cfg)
-        if notice is None:
-            return
-        token = msg.topic.rsplit("/", 1)[-1]
-        self._queues[zlib.crc32(token.encode()) % len(self._queues)].put(Job(token, notice, event))
+        if notice is not None:
+            self._intake.put(Job(msg.topic.rsplit("/", 1)[-1], notice, event))
 
-    # ---- workers ----------------------------------------------------------------------------
+    # ---- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
+        self._claimer = threading.Thread(target=self._claim_loop, name="wechat-claimer", daemon=True)
+        self._claimer.start()
         for i, q in enumerate(self._queues):
-            th = threading.Thread(target=self._work, args=(q,), name=f"wechat-worker-{i}", daemon=True)
+            th = threading.Thread(target=self._send_loop, args=(q,), name=f"wechat-sender-{i}", daemon=True)
             th.start()
             self._threads.append(th)
 
     def stop(self, drain_s: float = 20.0) -> None:
-        """Sends what is already queued (up to `drain_s`), then stops the workers; retries
-        still waiting after that are cut short."""
+        """Sends what is already queued (up to `drain_s`), then stops; retries still waiting
+        after that are cut short."""
+        deadline = time.monotonic() + drain_s
+        self._intake.put(_STOP)
+        if self._claimer is not None:
+            self._claimer.join(max(0.0, deadline - time.monotonic()))
         for q in self._queues:
             q.put(_STOP)
-        deadline = time.monotonic() + drain_s
         for th in self._threads:
             th.join(max(0.0, deadline - time.monotonic()))
         self.stop_event.set()
-        for th in self._threads:
-            th.join(5.0)
+        for th in [self._claimer, *self._threads]:
+            if th is not None:
+                th.join(5.0)
 
-    def idle(self) -> bool:
-        return all(q.unfinished_tasks == 0 for q in self._queues)
-
-    def _work(self, q: queue.Queue) -> None:
+    # ---- claiming -----------------------------------------------------------------------------
+    def _claim_loop(self) -> None:
         while True:
-            job = q.get()
-            try:
+            first = self._intake.get()
+            if first is _STOP:
+                return
+            jobs = [first]
+            stop_after = False
+            while len(jobs) < self.batch:
+                try:
+                    job = self._intake.get_nowait()
+                except queue.Empty:
+                    break
                 if job is _STOP:
-                    return
-                if not self.stop_event.is_set():
-                    self._handle(job)
+                    stop_after = True
+                    break
+                jobs.append(job)
+            try:
+                self._claim_and_dispatch(jobs)
             except Exception:
-                logger.exception("WeChat notice %s failed unexpectedly", getattr(job, "notice", None))
-            finally:
-                q.task_done()
+                logger.exception("WeChat: claiming %s notices failed unexpectedly", len(jobs))
+            if stop_after:
+                return
 
-    def _claim(self, job: Job) -> dict | None:
+    def _claim_and_dispatch(self, jobs: list[Job]) -> None:
+        results = None
         for attempt in range(self.claim_retries + 1):
             try:
-                return self.server.claim(job.ticket_token, job.notice.kind)
+                results = self.server.claim([(j.ticket_token, j.notice.kind) for j in jobs])
+                break
             except ServerUnavailable as exc:
                 if attempt == self.claim_retries or self.stop_event.is_set():
-                    logger.error("queue server unreachable, %s notice for a ticket not sent: %s", job.notice.kind, exc)
-                    return None
+                    logger.error("queue server unreachable: %s WeChat notice(s) not sent: %s", len(jobs), exc)
+                    return
                 self.stop_event.wait(min(0.5 * 2 ** attempt, 10))
-        return None
+        assert results is not None
+        for job, claim in zip(jobs, results):
+            if not claim.get("ticket"):
+                continue
+            if claim.get("quota_exhausted"):
+                if not self._quota_logged:
+                    logger.error("WeChat daily quota of %s notices reached: no more notices today", self.cfg.daily_quota)
+                    self._quota_logged = True
+                continue
+            if claim["notices"]:
+                self._queues[zlib.crc32(job.ticket_token.encode()) % len(self._queues)].put((job, claim))
 
-    def _handle(self, job: Job) -> None:
-        claim = self._claim(job)
-        if claim is None or not claim.get("ticket"):
-            return
+    # ---- sending ------------------------------------------------------------------------------
+    def _send_loop(self, q: queue.Queue) -> None:
+        while True:
+            item = q.get()
+            if item is _STOP:
+                return
+            try:
+                self._send(*item)
+            except Exception:
+                logger.exception("WeChat notice failed unexpectedly")
+
+    def _release(self, notice_id: int, errcode: int | None) -> None:
+        try:
+            self.server.failed(notice_id, errcode)
+        except ServerUnavailable as exc:
+            logger.warning("could not report an unsent notice to the server: %s", exc)
+
+    def _send(self, job: Job, claim: dict) -> None:
         ticket = claim["ticket"]
-        if claim.get("quota_exhausted"):
-            if not self._quota_logged:
-                logger.error("WeChat daily quota of %s notices reached: no more notices today", self.cfg.daily_quota)
-                self._quota_logged = True
-            return
         if not still_true(job.notice, ticket.get("state")):
             for n in claim["notices"]:
-                self.server.failed(n["id"], None)  # not sent: release the claim
+                self._release(n["id"], None)  # overtaken (called before '1 ahead' went out): not sent
             return
         for n in claim["notices"]:
+            if self.stop_event.is_set():
+                self._release(n["id"], None)
+                continue
             path, body = message(self.cfg, job.notice, job.event, ticket, n["openid"], claim["url"], n["id"])
             outcome = self.sender.send(path, body)
             if outcome.ok:
@@ -135,7 +176,4 @@ class Bridge:
             if outcome.errcode in QUOTA_ERRORS and not self._quota_logged:
                 logger.error("WeChat says the daily API quota is used up")
                 self._quota_logged = True
-            try:
-                self.server.failed(n["id"], outcome.errcode)
-            except ServerUnavailable as exc:
-                logger.warning("could not report the failed notice to the server: %s", exc)
+            self._release(n["id"], outcome.errcode)

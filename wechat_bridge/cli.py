@@ -30,7 +30,7 @@ def _server_token(environ: dict[str, str]) -> str | None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="yizhan wechat", description="微信通知桥 / the WeChat bridge")
-    parser.add_argument("--workers", type=int, default=8, help="并行发送的线程数 / parallel senders (default 8)")
+    parser.add_argument("--workers", type=int, default=32, help="并行发送的线程数 / parallel senders (default 32)")
     parser.add_argument("--retries", type=int, default=4, help="暂时失败时的重试次数 / retries of a transient failure")
     parser.add_argument("--backoff", type=float, default=0.5, help="首次重试前等待秒数，之后逐次加倍 / first retry delay, doubling")
     args = parser.parse_args(argv)

@@ -42,8 +42,10 @@ class ServerApi:
         resp.raise_for_status()
         return resp
 
-    def claim(self, ticket_token: str, kind: str) -> dict:
-        return self._call("POST", "/wechat/claims", json={"ticket_token": ticket_token, "kind": kind}).json()
+    def claim(self, items: list[tuple[str, str]]) -> list[dict]:
+        """Claims (ticket token, kind) notices in one request; one result per item."""
+        body = {"items": [{"ticket_token": tok, "kind": kind} for tok, kind in items]}
+        return self._call("POST", "/wechat/claims", json=body).json()["results"]
 
     def failed(self, notice_id: int, errcode: int | None) -> None:
         self._call("POST", f"/wechat/notices/{notice_id}/failed", json={"errcode": errcode})

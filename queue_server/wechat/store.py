@@ -85,39 +85,61 @@ class WechatStore:
             return s.scalar(select(func.count()).select_from(WechatNotice).where(WechatNotice.sent_at >= self._start_of(self.svc.today()))) or 0
 
     def claim(self, ticket_token: str, kind: str, quota: int) -> tuple[Ticket | None, list[Claimed], bool]:
-        """(ticket, notices to send now, quota exhausted). Only followers who have not had
-        this notice yet are claimed."""
+        return self.claim_many([(ticket_token, kind)], quota)[0]
+
+    def claim_many(self, items: list[tuple[str, str]], quota: int) -> list[tuple[Ticket | None, list[Claimed], bool]]:
+        """For each (ticket token, kind): (ticket, notices to send now, quota exhausted).
+        Only followers who have not had this notice yet are claimed; one transaction for
+        the whole batch, so a busy bridge costs the database one write per batch."""
         for attempt in (0, 1):
             try:
-                return self._claim(ticket_token, kind, quota)
+                return self._claim_many(items, quota)
             except IntegrityError:
                 # Another bridge claimed the same notice at the same instant (PostgreSQL): look again.
                 if attempt:
                     raise
         raise AssertionError("unreachable")
 
-    def _claim(self, ticket_token: str, kind: str, quota: int) -> tuple[Ticket | None, list[Claimed], bool]:
+    def _claim_many(self, items: list[tuple[str, str]], quota: int) -> list[tuple[Ticket | None, list[Claimed], bool]]:
         now = self.svc.now()
         today = self.svc.today(now)
+        tokens = sorted({tok for tok, _ in items})
         with self.db.write() as s:
-            ticket = s.scalar(select(Ticket).where(Ticket.token == ticket_token))
-            if ticket is None or ticket.day != today:
-                return ticket, [], False
-            openids = list(s.scalars(select(WechatBinding.openid).where(
-                WechatBinding.ticket_token == ticket_token, WechatBinding.active.is_(True), WechatBinding.day == today)))
-            if not openids:
-                return ticket, [], False
-            done = set(s.scalars(select(WechatNotice.openid).where(WechatNotice.ticket_token == ticket_token, WechatNotice.kind == kind)))
-            todo = [o for o in openids if o not in done]
-            if not todo:
-                return ticket, [], False
-            used = s.scalar(select(func.count()).select_from(WechatNotice).where(WechatNotice.sent_at >= self._start_of(today))) or 0
-            if used + len(todo) > quota:
-                return ticket, [], True
-            rows = [WechatNotice(ticket_token=ticket_token, openid=o, kind=kind, sent_at=now) for o in todo]
-            s.add_all(rows)
-            s.flush()
-            return ticket, [Claimed(r.id, r.openid) for r in rows], False
+            tickets = {t.token: t for t in s.scalars(select(Ticket).where(Ticket.token.in_(tokens)))}
+            followers: dict[str, list[str]] = {}
+            for tok, openid in s.execute(select(WechatBinding.ticket_token, WechatBinding.openid).where(
+                    WechatBinding.ticket_token.in_(tokens), WechatBinding.active.is_(True), WechatBinding.day == today)):
+                followers.setdefault(tok, []).append(openid)
+            done = set(s.execute(select(WechatNotice.ticket_token, WechatNotice.openid, WechatNotice.kind).where(
+                WechatNotice.ticket_token.in_(list(followers)))).tuples()) if followers else set()
+            used: int | None = None
+            out: list[tuple[Ticket | None, list[Claimed], bool]] = []
+            pending: list[tuple[int, WechatNotice]] = []
+            for index, (tok, kind) in enumerate(items):
+                ticket = tickets.get(tok)
+                if ticket is None or ticket.day != today:
+                    out.append((ticket, [], False))
+                    continue
+                todo = [o for o in followers.get(tok, []) if (tok, o, kind) not in done]
+                if not todo:
+                    out.append((ticket, [], False))
+                    continue
+                if used is None:
+                    used = s.scalar(select(func.count()).select_from(WechatNotice).where(WechatNotice.sent_at >= self._start_of(today))) or 0
+                if used + len(todo) > quota:
+                    out.append((ticket, [], True))
+                    continue
+                used += len(todo)
+                for o in todo:
+                    done.add((tok, o, kind))
+                    pending.append((index, WechatNotice(ticket_token=tok, openid=o, kind=kind, sent_at=now)))
+                out.append((ticket, [], False))
+            if pending:
+                s.add_all([row for _, row in pending])
+                s.flush()
+                for index, row in pending:
+                    out[index][1].append(Claimed(row.id, row.openid))
+            return out
 
     def failed(self, notice_id: int, errcode: int | None) -> None:
         """WeChat refused the notice for good: it was not delivered, so it does not count;

@@ -73,8 +73,9 @@ class FakeWeChat:
     problems: list[str] = field(default_factory=list)
     qrcodes: list[dict] = field(default_factory=list)
     token_fetches: int = 0
-    fail_queue: list[tuple[int, int]] = field(default_factory=list)  # (http status or 0, errcode)
-    fail_always: tuple[int, int] | None = None
+    fail_queue: list[tuple[str | None, int, int]] = field(default_factory=list)  # (openid or None = anyone, http status or 0, errcode)
+    fail_always: dict[str | None, tuple[int, int]] = field(default_factory=dict)  # openid or None → (http status, errcode)
+    latency_s: float = 0.0  # WeChat's round trip as seen from a hall (bench: --latency-ms)
     _valid: dict[str, bool] = field(default_factory=dict)  # token → not expired
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _server: ThreadingHTTPServer | None = None
@@ -92,9 +93,20 @@ class FakeWeChat:
             for tok in self._valid:
                 self._valid[tok] = False
 
-    def fail_next(self, n: int, errcode: int = -1, http_status: int = 0) -> None:
+    def fail_next(self, n: int, errcode: int = -1, http_status: int = 0, openid: str | None = None) -> None:
+        """The next `n` sends (to `openid`, or to anyone) fail with `errcode` or an HTTP error."""
         with self._cond:
-            self.fail_queue.extend([(http_status, errcode)] * n)
+            self.fail_queue.extend([(openid, http_status, errcode)] * n)
+
+    def _failure_for(self, openid: str) -> tuple[int, int] | None:
+        always = self.fail_always.get(openid) or self.fail_always.get(None)
+        if always:
+            return always
+        for i, (who, status, code) in enumerate(self.fail_queue):
+            if who is None or who == openid:
+                del self.fail_queue[i]
+                return status, code
+        return None
 
     def for_openid(self, openid: str) -> list[Sent]:
         with self._cond:
@@ -144,6 +156,8 @@ class FakeWeChat:
                 q = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
+                if fake.latency_s:
+                    time.sleep(fake.latency_s)  # simulated network and WeChat time, not synchronisation
                 status, data = fake._post(parts.path, q, raw, self.headers.get("Content-Type", ""))
                 self._reply(data, status)
 
@@ -268,8 +282,9 @@ class FakeWeChat:
             if why:
                 self._problem(f"send: data.{key}: {why}")
                 return 200, {"errcode": 47003, "errmsg": f"argument invalid! data.{key}.value {why}"}
-        if self.fail_always is not None or self.fail_queue:
-            status, code = self.fail_always or self.fail_queue.pop(0)
+        failure = self._failure_for(openid)
+        if failure is not None:
+            status, code = failure
             self.attempts.append((openid, code if not status else -status))
             if status:
                 return status, {"errmsg": "gateway error"}

@@ -129,10 +129,10 @@ def test_expired_access_token_is_refreshed(hall, fake_wechat, bridge_factory):
     fake_wechat.expire_tokens()
     hall.clerk("05", "open")
     hall.clerk("05", "call-next")
-    fake_wechat.wait_for(lambda f: f.for_openid(follower), what="a notice after the token expired")
+    fake_wechat.wait_for(lambda f: any(s[0] == "请到窗口" for s in summary(f, follower)), what="the call notice after the token expired")
     assert (follower, 42001) in fake_wechat.attempts  # WeChat said "expired" once …
     assert fake_wechat.token_fetches == fetched + 1  # … and exactly one new token was fetched
-    assert len(fake_wechat.for_openid(follower)) == 1
+    assert [s[0] for s in summary(fake_wechat, follower)].count("请到窗口") == 1
     assert "got a new one from the server" in bridge.text()
 
 
@@ -190,17 +190,18 @@ def test_wechat_error_is_retried_then_logged(hall, fake_wechat, bridge_factory):
     hall.scan(fa, a["token"])
     hall.scan(fb, b["token"])
     # Two "system busy" answers, then success: delivered once, after three attempts.
-    fake_wechat.fail_next(1, errcode=-1)
-    fake_wechat.fail_next(1, http_status=502)
+    fake_wechat.fail_next(1, errcode=-1, openid=fa)
+    fake_wechat.fail_next(1, http_status=502, openid=fa)
     hall.clerk("05", "open")
-    hall.clerk("05", "call-next")
-    fake_wechat.wait_for(lambda f: f.for_openid(fa), what="a notice after two failures")
+    hall.clerk("05", "call-next")  # a is called; b is next (its "1 ahead" notice)
+    fake_wechat.wait_for(lambda f: f.for_openid(fa) and f.for_openid(fb), what="the call notice after two failures")
     assert [code for who, code in fake_wechat.attempts if who == fa] == [-1, -502, 0]
     # WeChat keeps failing: four attempts (1 + 3 retries), then the bridge logs it and moves on.
-    fake_wechat.fail_always = (0, -1)
+    fake_wechat.fail_always[fb] = (0, -1)
     hall.clerk("05", "finish")
     hall.clerk("05", "call-next")
     wait_until(lambda: "not delivered after 4 attempt(s): errcode -1" in bridge.text(), 30, "the give-up log line")
-    assert [code for who, code in fake_wechat.attempts if who == fb] == [-1, -1, -1, -1]
-    assert fake_wechat.for_openid(fb) == []
+    assert [code for who, code in fake_wechat.attempts if who == fb] == [0, -1, -1, -1, -1]
+    assert [m.value(STATUS) for m in fake_wechat.for_openid(fb)] == ["即将叫号"]  # the call notice never arrived
     assert fb not in bridge.text()  # the log masks openids
+    assert fake_wechat.problems == []

@@ -98,10 +98,15 @@ def _handle(rt: WechatRuntime, msg: Incoming) -> str | None:
 # ---- the bridge's API (/api/v1/wechat/…) ------------------------------------------------------
 
 
-class ClaimRequest(BaseModel):
+class ClaimItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ticket_token: str = Field(min_length=8, max_length=48)
     kind: str = Field(pattern=r"^(ahead:\d{1,2}|called|skipped)$")
+
+
+class ClaimRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[ClaimItem] = Field(min_length=1, max_length=500)
 
 
 class FailedRequest(BaseModel):
@@ -134,29 +139,34 @@ def access_token(request: Request, stale: str | None = Query(None, max_length=60
 
 @api.post("/wechat/claims")
 def claim(body: ClaimRequest, request: Request, _p: Principal = Depends(require("wechat", "admin"))) -> dict:
-    """Records that the bridge is about to send `kind` to this ticket's followers and returns
-    those who have not had it yet (none twice, even across bridge restarts)."""
+    """Records that the bridge is about to send each (ticket, kind) notice to the ticket's
+    followers and returns, per item, those who have not had it yet (none twice, even across
+    bridge restarts or with two bridges)."""
     rt = runtime(request)
     rt.purge_if_new_day()
     quota = rt.cfg.daily_quota if rt.cfg else 0
-    ticket, notices, exhausted = rt.store.claim(body.ticket_token, body.kind, quota)
-    if ticket is None:
-        return {"ticket": None, "notices": [], "quota_exhausted": False, "url": None}
     cfg = rt.service.cfg
-    return {
-        "ticket": {
-            "number": ticket.number,
-            "queue": ticket.queue,
-            "queue_name": cfg.queue(ticket.queue).name,
-            "service_name": cfg.service(ticket.service).name,
-            "state": ticket.state,
-            "window": ticket.window,
-            "window_name": cfg.window(ticket.window).display_name if ticket.window else None,
-        },
-        "url": f"{_public_base(request)}/t/{ticket.token}",
-        "notices": [{"id": n.id, "openid": n.openid} for n in notices],
-        "quota_exhausted": exhausted,
-    }
+    base = _public_base(request)
+    results = []
+    for ticket, notices, exhausted in rt.store.claim_many([(i.ticket_token, i.kind) for i in body.items], quota):
+        if ticket is None:
+            results.append({"ticket": None, "notices": [], "quota_exhausted": False, "url": None})
+            continue
+        results.append({
+            "ticket": {
+                "number": ticket.number,
+                "queue": ticket.queue,
+                "queue_name": cfg.queue(ticket.queue).name,
+                "service_name": cfg.service(ticket.service).name,
+                "state": ticket.state,
+                "window": ticket.window,
+                "window_name": cfg.window(ticket.window).display_name if ticket.window else None,
+            },
+            "url": f"{base}/t/{ticket.token}",
+            "notices": [{"id": n.id, "openid": n.openid} for n in notices],
+            "quota_exhausted": exhausted,
+        })
+    return {"results": results}
 
 
 @api.post("/wechat/notices/{notice_id}/failed", status_code=204)
