@@ -146,7 +146,7 @@ def test_print_test_paper_out(printer_sim):
 )
 def test_printer_status(printer_sim, setup, code, expect):
     setup(printer_sim.model)
-    r = run("printer-status", "--printer", printer_sim.address, "--timeout", "0.5")
+    r = run("printer-status", "--printer", printer_sim.address)
     assert r.returncode == code, r.stdout + r.stderr
     for line in expect:
         assert line in r.stdout

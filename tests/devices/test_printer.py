@@ -135,7 +135,7 @@ def test_printer_that_never_answers(printer, printer_sim, caplog):
 
 
 def test_printer_that_stops_answering_mid_print(printer_sim):
-    printer = EscposTicketPrinter(printer_sim.address, status_timeout=0.3, print_timeout=2)
+    printer = EscposTicketPrinter(printer_sim.address, status_timeout=1.0, print_timeout=5)
     original = printer_sim.model.receive
 
     def go_mute_after_the_ticket(data):
@@ -182,7 +182,7 @@ def test_failed_ticket_is_not_what_reprint_prints(printer, printer_sim):
 def test_printer_restart_is_survived(printer_sim):
     from kiosk.devices.printer.simulator import PrinterSimulatorServer
 
-    printer = EscposTicketPrinter(printer_sim.address, status_timeout=0.3)
+    printer = EscposTicketPrinter(printer_sim.address, status_timeout=1.0)
     try:
         printer.print_ticket(TICKET)
         port = printer_sim.port
@@ -219,7 +219,7 @@ def test_serial_printer_on_a_pty():
 
     t = threading.Thread(target=serve, daemon=True)
     t.start()
-    printer = EscposTicketPrinter(f"serial://{os.ttyname(slave)}?baudrate=9600", status_timeout=0.5)
+    printer = EscposTicketPrinter(f"serial://{os.ttyname(slave)}?baudrate=9600", status_timeout=1.0)
     try:
         assert printer.status().can_print
         printer.print_ticket(TICKET)
@@ -244,6 +244,6 @@ def test_file_backend_captures_bytes(tmp_path):
 
 
 def test_simulator_address_prints_in_process():
-    printer = EscposTicketPrinter("simulator", status_timeout=0.3)
+    printer = EscposTicketPrinter("simulator", status_timeout=1.0)
     printer.print_ticket(TICKET)
     assert printer._transport.model.jobs == [ticket_bytes(TICKET)]

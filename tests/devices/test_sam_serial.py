@@ -134,7 +134,7 @@ def test_garbage_and_a_module_reset_are_survived(sam, sam_reader, cards):
 def test_port_that_vanishes_is_reopened(tmp_path, cards, caplog):
     link = str(tmp_path / "ttyIDCARD")
     first = SamSimulatorPort(link=link)
-    reader = SamSerialReader(link, command_timeout=0.3, poll_interval=0.05)
+    reader = SamSerialReader(link, command_timeout=1.0, poll_interval=0.05)
     try:
         first.module.place(cards["resident"])
         assert reader.read(1).name == "张三丰"
