@@ -25,6 +25,16 @@ def build_card_readers(kiosk: KioskConfig) -> list[CardReader]:
     return [build_card_reader(c) for c in kiosk.card_readers]
 
 
+def build_kiosk_reader(kiosk: KioskConfig) -> CardReader:
+    """All the kiosk's readers as one CardReader (a single reader is returned as it is)."""
+    readers = build_card_readers(kiosk)
+    if len(readers) == 1:
+        return readers[0]
+    from kiosk.devices.idcard.combined import CombinedCardReader
+
+    return CombinedCardReader(readers)
+
+
 def build_printer(cfg: PrinterConfig, lang: str = "zh_CN") -> TicketPrinter:
     from kiosk.devices.printer.printer import EscposTicketPrinter
 

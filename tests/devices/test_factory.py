@@ -39,3 +39,35 @@ def test_printer_from_config(printer_sim):
 def test_config_rejects_bad_printer_address():
     with pytest.raises(ValueError, match="usb://VID:PID"):
         PrinterConfig(address="COM3")
+
+
+def test_kiosk_with_a_sam_module_and_a_dead_second_reader(sam, cards, tmp_path):
+    from kiosk.devices.base import DeviceState, NoCard
+    from kiosk.devices.factory import build_kiosk_reader
+    from kiosk.devices.idcard.combined import CombinedCardReader
+
+    kiosk = KioskConfig(id="k1", card_readers=[
+        {"type": "serial_sam", "port": str(tmp_path / "unplugged")},  # adapter not plugged in
+        {"type": "serial_sam", "port": sam.port},
+    ])
+    reader = build_kiosk_reader(kiosk)
+    assert isinstance(reader, CombinedCardReader)
+    try:
+        with pytest.raises(NoCard):
+            reader.read(0.3)
+        sam.module.place(cards["hk_macau_taiwan"])
+        assert reader.read(2).card_type is CardType.HK_MACAU_TAIWAN
+        assert reader.state is DeviceState.READY
+    finally:
+        reader.close()
+
+
+def test_every_reader_unavailable(tmp_path):
+    from kiosk.devices.base import DeviceUnavailable
+    from kiosk.devices.factory import build_kiosk_reader
+
+    kiosk = KioskConfig(id="k1", card_readers=[{"type": "serial_sam", "port": str(tmp_path / "a")},
+                                               {"type": "serial_sam", "port": str(tmp_path / "b")}])
+    reader = build_kiosk_reader(kiosk)
+    with pytest.raises(DeviceUnavailable):
+        reader.read(0.3)
