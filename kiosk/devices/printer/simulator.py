@@ -16,6 +16,7 @@ import select
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from kiosk.devices.base import PaperLevel
@@ -181,7 +182,7 @@ class PrinterSimulatorServer:
     """A network printer on 127.0.0.1: accepts raw 9100 connections and feeds them to the model."""
 
     def __init__(self, model: PrinterModel | None = None, host: str = "127.0.0.1", port: int = 0,
-                 on_job: "callable | None" = None) -> None:
+                 on_job: "Callable[[bytes], None] | None" = None) -> None:
         self.model = model or PrinterModel()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
