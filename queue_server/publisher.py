@@ -355,11 +355,65 @@ class OutboxPublisher:
             logger.info("pruned %d delivered outbox rows older than %d days", res.rowcount, self.keep_days)
 
 
+class PublisherLock:
+    """Several servers may share one database; only one of them delivers its outbox (two
+    publishers would interleave retained states), and only that one speaks for the hall on
+    `server/status`. SQLite: an flock next to the database file; PostgreSQL: an advisory lock
+    held by one connection. Both go away with the process that held them."""
+
+    PG_KEY = 0x79697A68  # "yizh"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._fd: int | None = None
+        self._conn: Any = None
+
+    def try_acquire(self) -> bool:
+        if self.db.is_sqlite:
+            import fcntl
+            import os
+
+            path = self.db.url.split("///", 1)[1] if "///" in self.db.url else ""
+            if not path or path == ":memory:":
+                return True
+            fd = os.open(path + ".publisher.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                return False
+            self._fd = fd
+            return True
+        from sqlalchemy import text
+
+        conn = self.db.engine.connect()
+        got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.PG_KEY}).scalar())
+        conn.commit()  # the lock belongs to the session, not to this transaction
+        if got:
+            self._conn = conn
+        else:
+            conn.close()
+        return got
+
+    def release(self) -> None:
+        if self._fd is not None:
+            import os
+
+            os.close(self._fd)
+            self._fd = None
+        if self._conn is not None:
+            self._conn.close()  # ends the session and with it the advisory lock
+            self._conn = None
+
+
 class MessagingRuntime:
     """What `yizhan server` runs for MQTT: the embedded broker (when YIZHAN_MQTT_URL is unset),
-    the server's messenger (last will: server/status offline) and the outbox publisher."""
+    the server's messenger (last will: server/status offline) and the outbox publisher —
+    the latter two only while this server holds the `PublisherLock`; another server on the
+    same database waits as a standby and takes over when the active one stops or dies."""
 
-    def __init__(self, settings: Any, db: Database, hall: str, clock: Clock | None = None, **publisher_kw: Any) -> None:
+    def __init__(self, settings: Any, db: Database, hall: str, clock: Clock | None = None, *,
+                 standby_interval: float = 2.0, **publisher_kw: Any) -> None:
         from yizhan.messaging.broker import EmbeddedBroker
         from yizhan.messaging.factory import build_messenger, server_will
 
@@ -373,18 +427,56 @@ class MessagingRuntime:
             settings = replace(settings, mqtt_port=self.broker.port)
         self.messenger = build_messenger(settings, client_id=f"yizhan-server-{hall}", will=server_will(hall, clock))
         self.publisher = OutboxPublisher(db, self.messenger, hall, clock=clock, **publisher_kw)
+        self.lock = PublisherLock(db)
+        self.standby_interval = standby_interval
+        self.active = False
+        self._stop = threading.Event()
+        self._waiter: threading.Thread | None = None
+        self._state_lock = threading.Lock()
 
     def start(self) -> "MessagingRuntime":
-        self.publisher.start()  # first: it must hear the messenger's first connect
-        self.messenger.start()
+        if self.lock.try_acquire():
+            self._activate()
+        else:
+            logger.info("another server on this database publishes the outbox; this one waits as a standby")
+            self._waiter = threading.Thread(target=self._wait_for_lock, name="publisher-standby", daemon=True)
+            self._waiter.start()
         return self
+
+    def _wait_for_lock(self) -> None:
+        while not self._stop.wait(self.standby_interval):
+            try:
+                got = self.lock.try_acquire()
+            except Exception:
+                logger.exception("publisher lock check failed; retrying")
+                continue
+            if got:
+                logger.info("the active server is gone; this server now publishes the outbox")
+                self._activate()
+                return
+
+    def _activate(self) -> None:
+        with self._state_lock:
+            if self._stop.is_set():
+                self.lock.release()
+                return
+            self.publisher.start()  # first: it must hear the messenger's first connect
+            self.messenger.start()
+            self.active = True
 
     def notify(self) -> None:
         self.publisher.notify()
 
     def stop(self) -> None:
-        self.publisher.stop()
-        self.messenger.stop()
+        self._stop.set()
+        if self._waiter is not None:
+            self._waiter.join(10)
+        with self._state_lock:
+            if self.active:
+                self.publisher.stop()
+                self.messenger.stop()
+                self.active = False
+            self.lock.release()
         if self.broker is not None:
             self.broker.stop()
 

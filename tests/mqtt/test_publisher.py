@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from tests.fixtures_hall import MONDAY_0930
 from tests.fixtures_mqtt import wait_until
@@ -167,3 +168,79 @@ def test_the_echo_check_passes_on_a_correct_acl(db, clock, mosquitto_factory, me
         assert not p.echo_failed
     finally:
         p.stop()
+
+
+@pytest.mark.mosquitto
+def test_two_servers_on_one_database_one_publishes_the_other_takes_over(db, clock, mosquitto_factory, messenger_factory, tmp_path):
+    from queue_server.publisher import MessagingRuntime
+    from yizhan.settings import load_settings
+
+    broker = mosquitto_factory("hall", hall=HALL)
+    watcher = messenger_factory(broker, "yizhan-wechat")
+    calls = []
+    watcher.subscribe(topics.call(HALL), lambda m: calls.append(json.loads(m.payload)["event_id"]))
+    settings = load_settings({"YIZHAN_STATE_DIR": str(tmp_path),
+                              "YIZHAN_MQTT_URL": f"mqtt://yizhan-server:server-secret@127.0.0.1:{broker.port}"})
+    first = MessagingRuntime(settings, db, HALL, clock, standby_interval=0.1).start()
+    second = MessagingRuntime(settings, db, HALL, clock, standby_interval=0.1).start()
+    try:
+        assert first.active and not second.active and not second.messenger.connected
+        a = put(db, clock, topics.call(HALL), False, ticket="A001")
+        wait_until(lambda: a in calls, 10, "the first server's delivery")
+        first.stop()
+        wait_until(lambda: second.active, 10, "the standby to take over")
+        b = put(db, clock, topics.call(HALL), False, ticket="A002")
+        wait_until(lambda: b in calls, 10, "the second server's delivery")
+    finally:
+        first.stop()
+        second.stop()
+
+
+@pytest.fixture
+def pg_db(postgres):
+    database = Database(postgres.create_database(f"pub_{uuid.uuid4().hex[:8]}"))
+    upgrade(database.engine)
+    yield database
+    database.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_a_transaction_committing_after_a_later_one_is_still_delivered(pg_db, bus, clock):
+    messenger = MemoryMessenger(bus)
+    messenger.start()
+    p = OutboxPublisher(pg_db, messenger, HALL, clock=clock, poll_interval=0.1)
+    p.start()
+    try:
+        slow = Session(pg_db.engine)  # a transaction that takes its id first and commits last
+        slow.begin()
+        slow.add(Outbox(topic=topics.call(HALL), payload=json.dumps({"event_id": "slow", "hall": HALL, "at": "x"}),
+                        retain=False, created_at=clock.now()))
+        slow.flush()
+        fast = put(pg_db, clock, topics.call(HALL), False, ticket="A002")
+        wait_until(lambda: fast in sent_ids(bus, topics.call(HALL)), 10, "the later transaction's row")
+        slow.commit()
+        slow.close()
+        wait_until(lambda: "slow" in sent_ids(bus, topics.call(HALL)), 10, "the row committed last")
+        wait_until(lambda: undelivered(pg_db) == 0, 10, "every row marked delivered")
+    finally:
+        p.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.mosquitto
+def test_postgres_only_one_server_publishes(pg_db, clock, mosquitto_factory, tmp_path):
+    from queue_server.publisher import MessagingRuntime
+    from yizhan.settings import load_settings
+
+    broker = mosquitto_factory("hall", hall=HALL)
+    settings = load_settings({"YIZHAN_STATE_DIR": str(tmp_path),
+                              "YIZHAN_MQTT_URL": f"mqtt://yizhan-server:server-secret@127.0.0.1:{broker.port}"})
+    first = MessagingRuntime(settings, pg_db, HALL, clock, standby_interval=0.1).start()
+    second = MessagingRuntime(settings, pg_db, HALL, clock, standby_interval=0.1).start()
+    try:
+        assert first.active and not second.active
+        first.stop()
+        wait_until(lambda: second.active and second.messenger.connected, 10, "the standby to take over")
+    finally:
+        first.stop()
+        second.stop()
