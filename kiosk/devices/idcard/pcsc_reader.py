@@ -109,6 +109,7 @@ class _Hub(ReaderObserver, CardObserver):
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._monitor_lock = threading.Lock()  # the reader-monitor thread and register() both start it
         self.clients: list["PcscCardReader"] = []
         self.reader_monitor: ReaderMonitor | None = None
         self.card_monitor: CardMonitor | None = None
@@ -152,6 +153,10 @@ class _Hub(ReaderObserver, CardObserver):
     def _ensure_card_monitor(self) -> None:
         """Starts pyscard's card monitor once the service is there; pyscard stops it for good when pcscd goes
         away, so a dead one is replaced."""
+        with self._monitor_lock:
+            self._start_card_monitor()
+
+    def _start_card_monitor(self) -> None:
         if self.card_monitor is None:
             self.card_monitor = CardMonitor()
             self.card_monitor.addObserver(self)
