@@ -174,8 +174,10 @@ class OutboxPublisher:
                 delay = min(delay * 2, self.backoff_max)
                 continue
             except Exception:
-                # A database error (locked, restarted PostgreSQL): log with its cause, keep going.
-                logger.exception("outbox publisher error; retrying")
+                # A database error (locked, restarted PostgreSQL): logged once with its cause, retried.
+                if not failing:
+                    logger.exception("outbox delivery paused by an error; retrying")
+                    failing = True
                 self._stopping.wait(delay)
                 delay = min(delay * 2, self.backoff_max)
                 continue
@@ -188,7 +190,7 @@ class OutboxPublisher:
                 self._wake.wait(self.poll_interval)
 
     def _deliver_batch(self) -> bool:
-        """Publishes the oldest undelivered rows past the cursor; True if there may be more."""
+        """Publishes the oldest undelivered rows not yet acknowledged; True if there may be more."""
         with self._mark_lock:
             pending = set(self._pending)
         # Not "id > last sent": with PostgreSQL a smaller id may commit after a larger one.
