@@ -168,9 +168,9 @@ class KioskCore:
                 self.go_home()
 
     def _busy_phase(self) -> str | None:
-        # Printing is short and must finish; an idle citizen during a retry is handled by the timeout.
-        if self.screen is Screen.ISSUING and self.issuing_view and self.issuing_view.phase == "printing":
-            return "printing"
+        # A request and its print in flight finish first; a citizen idle during a retry is timed out.
+        if self.screen is Screen.ISSUING and self.issuing_view and self.issuing_view.phase == "issuing":
+            return "issuing"  # a request (and its print) in flight: wait for its answer
         return None
 
     @property
@@ -260,7 +260,9 @@ class KioskCore:
         self._go(Screen.SERVICES)
 
     def services_per_page(self) -> int:
-        return 4 if self.elder else 8
+        # 12 fit the first page of a real hall's common services (two touches from home);
+        # elder mode shows fewer, larger buttons.
+        return 4 if self.elder else 12
 
     def service_list(self) -> list[str]:
         v = self.services_view
@@ -410,13 +412,26 @@ class KioskCore:
             self._go(Screen.ISSUING)
         else:
             self._changed()
-        if a.purpose is Purpose.CHECKIN:
-            work = lambda: self.api.check_in(a.identity or {}, a.key)  # noqa: E731
-        else:
-            work = lambda: self.api.take_ticket(a.service or "", a.key, a.identity)  # noqa: E731
+        printer = self.devices.printer
+
+        def work() -> tuple[TicketView, BaseException | None]:
+            if a.purpose is Purpose.CHECKIN:
+                ticket = self.api.check_in(a.identity or {}, a.key)
+            else:
+                ticket = self.api.take_ticket(a.service or "", a.key, a.identity)
+            # Printed on this worker thread straight away: the paper does not wait for a UI frame.
+            view = self._ticket_view(a, ticket or {})
+            if printer is None:
+                return view, PrinterError("no printer")
+            try:
+                printer.print_ticket(self._ticket_print(view))
+            except Exception as exc:  # judged on the UI thread with the rest
+                return view, exc
+            return view, None
+
         self._submit(work, self._issued)
 
-    def _issued(self, ticket: dict | None, error: BaseException | None) -> None:
+    def _issued(self, result: tuple[TicketView, BaseException | None] | None, error: BaseException | None) -> None:
         a = self._attempt
         if a is None:
             return
@@ -444,7 +459,11 @@ class KioskCore:
         if error is not None:
             raise error
         self._server_state(True)
-        self._print_ticket(a, ticket or {})
+        view, print_error = result
+        self.ticket_view = view
+        self.tickets_issued += 1
+        self._attempt = None  # issued: a new touch is a new request
+        self._printed(view, print_error)
 
     def _retry(self) -> None:
         if self.screen is Screen.ISSUING and self._attempt is not None:
@@ -454,20 +473,19 @@ class KioskCore:
         """The citizen's 返回/取消 button anywhere: home, nothing kept."""
         self.go_home()
 
-    def _print_ticket(self, a: _Attempt, ticket: dict) -> None:
+    def _ticket_view(self, a: _Attempt, ticket: dict) -> TicketView:
+        """What the confirmation screen shows (and the ticket prints); safe on a worker thread."""
         code = str(ticket.get("service") or a.service or "")
-        number = str(ticket.get("number", ""))
         token = str(ticket.get("token", ""))
         windows = self.catalogue.windows_for_service(code) if self.catalogue.has_service(code) else []
         if isinstance(ticket.get("window_names"), list) and ticket["window_names"]:
             windows = [str(w) for w in ticket["window_names"]]
         qr_url = str(ticket.get("follow_url") or f"{self.catalogue.public_base(self.api.base_url)}/t/{token}")
-        queue_id = str(ticket.get("queue", ""))
-        view = TicketView(
-            number=number,
+        return TicketView(
+            number=str(ticket.get("number", "")),
             service=code,
             service_name=self.catalogue.service_name(code, "zh_CN"),
-            queue_name=self.catalogue.queue_name(queue_id),
+            queue_name=self.catalogue.queue_name(str(ticket.get("queue", ""))),
             windows=windows,
             ahead=int(ticket.get("ahead") or 0),
             estimated_wait_s=int(ticket.get("estimated_wait_s") or 0),
@@ -477,16 +495,9 @@ class KioskCore:
             checked_in=a.purpose is Purpose.CHECKIN,
             ticket_id=ticket.get("id") if isinstance(ticket.get("id"), int) else None,
         )
-        self.ticket_view = view
-        self.tickets_issued += 1
-        self._attempt = None  # issued: a new touch is a new request
-        printer = self.devices.printer
-        if printer is None:
-            self._printed(view, PrinterError("no printer"))
-            return
-        self.issuing_view = IssuingView(a.purpose, code, phase="printing", attempts=a.attempts)
-        self._changed()
-        job = TicketPrint(
+
+    def _ticket_print(self, view: TicketView) -> TicketPrint:
+        return TicketPrint(
             hall_name=self.catalogue.hall_name,
             number=view.number,
             service_name=view.service_name,
@@ -499,7 +510,6 @@ class KioskCore:
             notice=self.catalogue.config.hall.notice,
             masked_name=view.masked_name,
         )
-        self._submit(lambda: printer.print_ticket(job), lambda _r, err: self._printed(view, err))
 
     def _printed(self, view: TicketView, error: BaseException | None) -> None:
         if error is not None and not isinstance(error, DeviceError):

@@ -165,7 +165,7 @@ class ServicesScreen(KioskScreen):
             b = KButton(
                 text=f"[b]{core.catalogue.service_name(code, core.lang)}[/b]\n[size={small}]{line}[/size]",
                 bg=COLORS["primary"] if v.purpose is Purpose.TAKE else COLORS["tile2"],
-                base_size=40,
+                base_size=40 if app.elder or not app.portrait else 36,
                 action="service:" + code,
             )
             b.bind(on_release=lambda _b, c=code: core.choose_service(c))

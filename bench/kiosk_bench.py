@@ -1,0 +1,218 @@
+"""Kiosk figures (docs/performance.md, "## Kiosk").
+
+1. touch on a service → ticket bytes at the printer: the real widgets offscreen, a real
+   `yizhan server` on loopback, the ESC/POS printer simulator; time from the simulated touch
+   to the printer's confirmation that the ticket was cut (p50 / p99).
+2. cold start to the home screen: a fresh process, from exec to the first frame of home
+   with the server's figures in.
+3. RSS after 1,000 simulated citizens (taking numbers with and without a card, reading and
+   printing the guide, checking in, looking up a case), sampled along the way.
+
+Run: .venv/bin/python bench/kiosk_bench.py [--tickets 200] [--citizens 1000] [--starts 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+HALL = ROOT / "tests" / "kiosk" / "hall"
+NOW = "2026-11-23T08:45:00+08:00"
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
+    return values[k]
+
+
+def kiosk_env_for(server):
+    os.environ.update(
+        YIZHAN_CONFIG=str(HALL),
+        YIZHAN_SERVER_URL=server.url,
+        YIZHAN_TOKEN=server.token("kiosk", "kiosk-1"),
+        YIZHAN_STATE_DIR=str(server.state_dir),
+        YIZHAN_NOW=server.now,
+        YIZHAN_KIOSK_VOICE="off",
+    )
+
+
+def cold_start_child() -> None:
+    """Runs in a fresh process: prints the seconds from exec to home drawn."""
+    t0 = float(os.environ["BENCH_T0"])
+    from kiosk.ui.harness import Harness, prepare_kivy
+
+    prepare_kivy()
+    from kiosk.app import KioskApp
+    from kiosk.core.setup import build_core, build_devices, load_env
+
+    kenv = load_env()
+    devices = build_devices(kenv.kiosk, simulate=True)
+    app = KioskApp(lambda post: build_core(kenv, devices, post, simulate=True))
+    h = Harness(app)
+    h.until(lambda: app.sm.current == "home" and app.core.health.server_ok is True, what="home")
+    print(f"COLD {time.time() - t0:.3f}", flush=True)
+    h.close()
+
+
+def cold_starts(server, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        env = dict(os.environ, BENCH_T0=repr(time.time()))
+        r = subprocess.run([sys.executable, __file__, "--cold-child"], env=env, capture_output=True, text=True, timeout=120)
+        line = next((l for l in r.stdout.splitlines() if l.startswith("COLD ")), None)
+        if line is None:
+            raise RuntimeError(f"cold start failed: {r.stderr[-2000:]}")
+        out.append(float(line.split()[1]))
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tickets", type=int, default=200)
+    ap.add_argument("--citizens", type=int, default=1000)
+    ap.add_argument("--starts", type=int, default=5)
+    ap.add_argument("--cold-child", action="store_true")
+    args = ap.parse_args()
+    if args.cold_child:
+        cold_start_child()
+        return 0
+
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
+    from kiosk.core.localserver import LocalServer
+
+    server = LocalServer(HALL, NOW)
+    server.start()
+    try:
+        kiosk_env_for(server)
+        starts = cold_starts(server, args.starts)
+        print(f"cold start to home: median {statistics.median(starts):.2f} s, max {max(starts):.2f} s over {len(starts)} starts")
+        latencies, samples = run_citizens(args.tickets, args.citizens)
+    finally:
+        server.close()
+    print(
+        f"touch on a service → ticket at the printer: p50 {pct(latencies, 50) * 1000:.0f} ms, "
+        f"p99 {pct(latencies, 99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms over {len(latencies)} tickets"
+    )
+    print("RSS (MB) after N citizens: " + ", ".join(f"{n}: {mb:.1f}" for n, mb in samples))
+    warm = [mb for n, mb in samples if n >= 200]
+    print(f"RSS growth after warm-up (200 → {samples[-1][0]}): {warm[-1] - warm[0]:+.1f} MB")
+    return 0
+
+
+def run_citizens(n_tickets: int, n_citizens: int):
+    from kiosk.ui.harness import Harness, prepare_kivy
+
+    prepare_kivy()
+    from kiosk.app import KioskApp
+    from kiosk.core.setup import build_core, build_devices, load_env
+    from kiosk.core.voice import Voice
+
+    kenv = load_env()
+    devices = build_devices(kenv.kiosk, simulate=True)
+    app = KioskApp(lambda post: build_core(kenv, devices, post, simulate=True, voice=Voice("off")))
+    h = Harness(app)
+    core = app.core
+    reader, printer = devices.reader, devices.printer
+    model = printer.model
+    printed = threading.Event()
+    printer.add_listener(lambda kind, ok, err: printed.set() if kind == "ticket" and ok else None)
+    h.until(lambda: core.health.server_ok is True, what="server")
+
+    def on(screen: str) -> None:
+        h.until(lambda: app.sm.current == screen, what=screen)
+
+    def clear_printer_log() -> None:
+        # The simulator keeps every byte it was sent; a real printer does not.
+        model.jobs.clear()
+        model.received.clear()
+
+    def take(code: str, timed: bool = False) -> float | None:
+        h.tap("take")
+        on("services")
+        if not h.buttons("service:" + code):
+            h.tap("all")  # not one of the common services
+        button = h.button("service:" + code)
+        printed.clear()
+        t0 = time.perf_counter()
+        h.tap_widget(button)
+        while not printed.is_set():
+            h.pump()
+            if time.perf_counter() - t0 > 30:
+                raise TimeoutError(f"no ticket printed (screen {app.sm.current})")
+        dt = time.perf_counter() - t0
+        on("ticket")
+        h.tap("done")
+        on("home")
+        return dt if timed else None
+
+    # 1. latency: a common service without real name (two touches from home)
+    latencies = []
+    for i in range(n_tickets):
+        latencies.append(take("SB002", timed=True))
+        clear_printer_log()
+
+    # 2. a day of citizens
+    cards = ["resident", "resident_young", "hk_macau_taiwan", "foreign_2023", "foreign_2017"]
+    samples = []
+    for i in range(1, n_citizens + 1):
+        kind = i % 5
+        if kind in (0, 1):
+            take("SB002" if i % 2 else "SW001")
+        elif kind == 2:
+            h.tap("guide")
+            on("services")
+            h.tap("service:HJ001")
+            on("guide")
+            h.tap("print_guide")
+            h.until(lambda: core.guide_view is not None and core.guide_view.print_state == "printed", what="guide")
+            h.tap("back")
+            on("services")
+            h.tap("home")
+            on("home")
+        elif kind == 3:
+            h.tap("checkin")
+            on("card")
+            reader.place_sample(cards[i % len(cards)])
+            on("message")
+            reader.lift()
+            h.tap("home")
+            on("home")
+        else:
+            h.tap("progress")
+            on("progress")
+            h.tap("by_number")
+            h.pump(2)
+            for k in str(20261123000 + i)[-6:]:
+                h.tap("key:" + k)
+            h.tap("search")
+            h.until(lambda: core.progress_view is not None and core.progress_view.phase == "results", what="results")
+            h.tap("home")
+            on("home")
+        clear_printer_log()
+        if i in (1, 100, 200, 400, 600, 800, 1000) or i == n_citizens:
+            samples.append((i, rss_mb()))
+            print(f"  … {i} citizens, RSS {samples[-1][1]:.1f} MB", flush=True)
+    h.close()
+    return latencies, samples
+
+
+if __name__ == "__main__":
+    sys.exit(main())
