@@ -88,6 +88,7 @@ class PhoneHub:
         self._watchers: set[Watcher] = set()
         self._last_id: int | None = None
         self._task: asyncio.Task | None = None
+        self.closing = False
 
     def watch(self, token: str, queue: str) -> Watcher:
         w = Watcher(token, queue)
@@ -100,6 +101,8 @@ class PhoneHub:
         self._watchers.discard(w)
 
     def stop(self) -> None:
+        """Ends every open stream (the server is stopping; browsers reconnect to its successor)."""
+        self.closing = True
         if self._task is not None:
             self._task.cancel()
         for w in list(self._watchers):

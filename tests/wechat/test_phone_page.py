@@ -72,3 +72,27 @@ def test_phone_page_updates_live_when_called(hall, phone, fake_wechat):
 def test_unknown_token_gets_a_clear_page(hall, phone):
     phone.goto(f"{hall.url}/t/not-a-ticket-token")
     assert phone.locator("h2").inner_text() == "找不到这张号票"
+
+
+def test_server_stops_while_a_page_is_open(hall):
+    """An open event stream must not keep `yizhan server` from stopping."""
+    import threading
+
+    ticket = hall.issue()
+    lines: list[str] = []
+    opened = threading.Event()
+
+    def listen() -> None:
+        with httpx.stream("GET", f"{hall.url}/t/{ticket['token']}/events", timeout=60) as r:
+            for line in r.iter_lines():
+                lines.append(line)
+                opened.set()
+
+    reader = threading.Thread(target=listen, daemon=True)
+    reader.start()
+    assert opened.wait(30)
+    hall.server.proc.terminate()
+    hall.server.proc.wait(30)  # raises TimeoutExpired if the stream held the server up
+    reader.join(30)
+    assert not reader.is_alive()
+    assert "event: end" not in lines  # the page will reconnect to the restarted server

@@ -9,6 +9,7 @@ import asyncio
 import io
 import json
 import logging
+import signal
 from pathlib import Path
 
 import segno
@@ -106,12 +107,14 @@ async def events(token: str, request: Request) -> Response:
         last = first
         try:
             yield "retry: 3000\n\n" + _sse(first)
-            while last["state"] not in TERMINAL:
+            while last["state"] not in TERMINAL and not hub.closing:
                 try:
                     await asyncio.wait_for(watcher.event.wait(), KEEPALIVE_S)
                 except asyncio.TimeoutError:
                     yield ": keepalive\n\n"  # keeps proxies and WeChat's browser from closing the stream
                 watcher.event.clear()
+                if hub.closing:
+                    return  # no "end": the page reconnects to the restarted server
                 snap = await asyncio.to_thread(snapshot, svc, token, lang)
                 if snap is None:
                     break
@@ -130,7 +133,27 @@ def setup(app: FastAPI) -> None:
     hub = PhoneHub(app.state.service)
     app.state.phone_hub = hub
 
+    async def chain_stop_signals() -> None:
+        # uvicorn waits for open responses to finish before it stops, and an event stream
+        # never finishes by itself: on SIGTERM/SIGINT, end the streams first, then let
+        # uvicorn's own handler (installed before startup) do its work.
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.getsignal(sig)
+            if not callable(previous):
+                continue
+
+            def handler(signum: int, frame: object, previous=previous) -> None:  # type: ignore[no-untyped-def]
+                loop.call_soon_threadsafe(hub.stop)
+                previous(signum, frame)
+
+            try:
+                signal.signal(sig, handler)
+            except ValueError:  # not the main thread (e.g. a test client): nothing to chain
+                return
+
     async def stop() -> None:
         hub.stop()
 
+    app.router.on_startup.append(chain_stop_signals)
     app.router.on_shutdown.append(stop)
