@@ -47,6 +47,8 @@ class EmbeddedBroker:
         logging.getLogger("transitions").setLevel(logging.WARNING)
         amqtt_log = logging.getLogger("amqtt")
         amqtt_log.setLevel(logging.CRITICAL)
+        from yizhan.messaging.factory import bilingual  # (factory imports this module)
+
         ready = threading.Event()
         failure: list[BaseException] = []
 
@@ -68,11 +70,10 @@ class EmbeddedBroker:
         self._thread = threading.Thread(target=run, name="mqtt-broker", daemon=True)
         self._thread.start()
         if not ready.wait(timeout):
-            raise BrokerStartError("内置 MQTT 代理启动超时 / the embedded MQTT broker did not start in time")
+            raise BrokerStartError(bilingual("mqtt.broker_timeout"))
         if failure:
             raise BrokerStartError(
-                f"内置 MQTT 代理无法在 {self.host}:{self.requested_port} 监听（端口被占用？可设 YIZHAN_MQTT_PORT=0）"
-                f" / the embedded MQTT broker could not listen: {failure[0]}"
+                bilingual("mqtt.broker_listen_failed", host=self.host, port=self.requested_port, error=failure[0])
             ) from failure[0]
         assert self.port is not None
         amqtt_log.setLevel(logging.WARNING)

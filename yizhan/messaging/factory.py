@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from yizhan.clock import Clock, SystemClock
+from yizhan.i18n import t
 from yizhan.messaging import topics
 from yizhan.messaging.broker import PORT_FILE
 from yizhan.messaging.mqtt import MqttMessenger, Will
@@ -25,6 +26,14 @@ from yizhan.settings import Settings
 
 class MessagingConfigError(ValueError):
     """A broker address that cannot be used; the message says how to fix it (Chinese first)."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(bilingual(key, **params))
+
+
+def bilingual(key: str, **params: object) -> str:
+    """'中文 / English' for messages printed to an operator's terminal."""
+    return f"{t(key, **params)} / {t(key, 'en', **params)}"
 
 
 @dataclass(frozen=True)
@@ -45,17 +54,14 @@ def parse_mqtt_url(url: str, environ: dict[str, str] | None = None) -> BrokerAdd
     env = os.environ if environ is None else environ
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
-        raise MessagingConfigError(
-            f"YIZHAN_MQTT_URL 的协议应为 mqtt:// 或 mqtts://，例如 mqtt://yizhan-server:密码@127.0.0.1:1883 "
-            f"/ YIZHAN_MQTT_URL must start with mqtt:// or mqtts:// (got {parts.scheme or 'nothing'}://)"
-        )
+        raise MessagingConfigError("mqtt.url_scheme", scheme=parts.scheme)
     tls = parts.scheme in ("mqtts", "ssl")
     if not parts.hostname:
-        raise MessagingConfigError("YIZHAN_MQTT_URL 缺少主机名 / YIZHAN_MQTT_URL has no host name")
+        raise MessagingConfigError("mqtt.url_no_host")
     try:
         port = parts.port or (8883 if tls else 1883)
     except ValueError:
-        raise MessagingConfigError("YIZHAN_MQTT_URL 的端口无效 / YIZHAN_MQTT_URL has an invalid port") from None
+        raise MessagingConfigError("mqtt.url_bad_port") from None
     username = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password is not None else None
     if username and password is None:
@@ -81,10 +87,7 @@ def broker_address(settings: Settings, environ: dict[str, str] | None = None) ->
         try:
             port = int(path.read_text().strip())
         except (FileNotFoundError, ValueError):
-            raise MessagingConfigError(
-                f"找不到内置 MQTT 代理的端口文件 {path}：请先启动 yizhan server，或设置 YIZHAN_MQTT_URL "
-                f"/ {path} not found: start `yizhan server` first or set YIZHAN_MQTT_URL"
-            ) from None
+            raise MessagingConfigError("mqtt.port_file_missing", path=path) from None
     return BrokerAddress("127.0.0.1", port, embedded=True)
 
 
