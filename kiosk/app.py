@@ -75,8 +75,8 @@ class KioskApp(App):
         ExceptionManager.add_handler(self._handler)
         load_kv()
         self.sm = ScreenManager(transition=NoTransition())
-        for name, cls in SCREENS.items():
-            self.sm.add_widget(cls(name=name))
+        # Only home is built at start (cold start); the other screens on their first use.
+        self._screen("home")
         self._apply()
         return self.sm
 
@@ -122,6 +122,11 @@ class KioskApp(App):
         base = min(w, h) / 1080.0
         self.scale = base * (ELDER_SCALE if self.elder else 1.0)
 
+    def _screen(self, name: str):
+        if not self.sm.has_screen(name):
+            self.sm.add_widget(SCREENS[name](name=name))
+        return self.sm.get_screen(name)
+
     def _apply(self, *_a) -> None:
         core = self.core
         if core is None or self.sm is None:
@@ -136,7 +141,7 @@ class KioskApp(App):
         banner = core.banner()
         self.banner_level, self.banner_text = (banner[0], core.tr(banner[1])) if banner else ("", "")
         name = core.screen.value if isinstance(core.screen, Screen) else str(core.screen)
-        screen = self.sm.get_screen(name)
+        screen = self._screen(name)
         screen.refresh()
         if self.sm.current != name:
             self.sm.current = name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kiosk.core.api import ApiClient
@@ -33,6 +33,11 @@ def load_env(environ: dict[str, str] | None = None) -> KioskEnv:
     """Raises yizhan.config.ConfigError (listing every problem) on a bad hall.yaml."""
     env = os.environ if environ is None else environ
     settings = load_settings(env)
+    if not settings.token:
+        # systemd: LoadCredential=yizhan_token:… (never in the unit file or hall.yaml)
+        cred = Path(env.get("CREDENTIALS_DIRECTORY", "")) / "yizhan_token"
+        if env.get("CREDENTIALS_DIRECTORY") and cred.is_file():
+            settings = replace(settings, token=cred.read_text().strip() or None)
     config = load_config(settings.config_dir)
     kiosk_id = env.get("YIZHAN_KIOSK_ID") or (config.kiosks[0].id if config.kiosks else "kiosk-1")
     catalogue = Catalogue(config)

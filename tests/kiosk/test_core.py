@@ -159,3 +159,18 @@ def test_an_overdue_case_is_marked(config):
     assert row.overdue and row.status == "overdue" and row.service_name == "居民身份证换领"
     done = core._case_row({"case_number": "QL2026002", "service": "HJ001", "status": "done", "deadline": "2026-11-17"})
     assert not done.overdue and done.status == "done"
+
+
+def test_every_device_fault_has_words_for_the_citizen():
+    import kiosk.devices.base as base
+    from yizhan.i18n import catalogue
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    keys = {cls.message_key for cls in subclasses(base.DeviceError)} | {base.DeviceError.message_key}
+    for lang in ("zh_CN", "en"):
+        missing = sorted(k for k in keys if "kiosk.fault." + k not in catalogue(lang))
+        assert missing == [], f"{lang}: no kiosk.fault text for {missing}"
