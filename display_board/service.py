@@ -179,7 +179,7 @@ class DisplayService:
                 if bus is not None and bus.changed.is_set():
                     bus.changed.clear()
                     try:
-                        bus.render_png(self.work_dir / name, title=self.hall.hall.name)
+                        bus.render_png(self.work_dir / name, title=self.hall.hall.name, fast=True)
                     except OSError as exc:
                         logger.warning("simulated LED picture not written: %s", exc)
 

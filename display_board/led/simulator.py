@@ -13,8 +13,6 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
-
 from display_board.fonts import chinese_font
 from display_board.led.protocol import (
     ALL_LINES,
@@ -123,13 +121,15 @@ class BusSimulator:
         with self._lock:
             return self.boards[address].texts()
 
-    def render_png(self, path: Path, addresses: list[int] | None = None, *, title: str = "") -> Path:
+    def render_png(self, path: Path, addresses: list[int] | None = None, *, title: str = "", fast: bool = False) -> Path:
         with self._lock:
             boards = [(a, self.boards[a]) for a in (addresses or sorted(self.boards))]
             image = render_boards(boards, title)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        image.save(path)
+        tmp = path.with_name(path.name + ".tmp")
+        image.save(tmp, format="PNG", compress_level=1 if fast else 6)
+        tmp.replace(path)  # a viewer never sees half a picture
         return path
 
 
@@ -137,42 +137,54 @@ DOT = 5  # screen pixels per LED
 PIXELS_PER_CELL = 8  # LED pixels per half-width cell (16×16 per Chinese character)
 
 
-def _line_bitmap(text: str, columns: int, font: ImageFont.FreeTypeFont) -> Image.Image:
-    width = columns * 2 * PIXELS_PER_CELL
-    img = Image.new("1", (width, 16), 0)
-    ImageDraw.Draw(img).text((0, 0), text, font=font, fill=1)
-    return img
+def _dot_matrix(board: BoardMemory, font) -> "Image.Image":
+    """The board at LED resolution, blown up to round dots (vectorised: a render takes milliseconds,
+    so the simulator never starves the TV's thread)."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    width = board.columns * 2 * PIXELS_PER_CELL
+    rows = []
+    scale = 0.35 + 0.65 * board.brightness / 15
+    for line in board.shown:
+        bitmap = Image.new("L", (width, 16), 0)
+        ImageDraw.Draw(bitmap).text((0, 0), line.text, font=font, fill=255)
+        lit = np.asarray(bitmap) > 96
+        colour = np.array(LED_COLOURS.get(line.colour, LED_COLOURS[Colour.RED]), dtype=np.float32) * scale
+        rgb = np.where(lit[..., None], colour, np.array([38, 14, 12], dtype=np.float32))
+        rows.append(rgb)
+    leds = np.concatenate(rows, axis=0).astype(np.uint8)
+    big = leds.repeat(DOT, axis=0).repeat(DOT, axis=1)
+    yy, xx = np.mgrid[0:DOT, 0:DOT]
+    centre = (DOT - 2) / 2
+    dot = ((yy - centre) ** 2 + (xx - centre) ** 2) <= (centre + 0.3) ** 2
+    mask = np.tile(dot, (leds.shape[0], leds.shape[1]))
+    big[~mask] = (5, 5, 5)
+    return Image.fromarray(big, "RGB")
 
 
-def render_boards(boards: list[tuple[int, BoardMemory]], title: str = "") -> Image.Image:
+def render_boards(boards: list[tuple[int, BoardMemory]], title: str = "") -> "Image.Image":
     """Draws each board as a dot-matrix LED panel under its address label."""
+    from PIL import Image, ImageDraw, ImageFont
+
     font = ImageFont.truetype(chinese_font(), 16, index=0)
     label_font = ImageFont.truetype(chinese_font(), 18, index=0)
     margin, label_h = 16, 28
-    widths = [b.columns * 2 * PIXELS_PER_CELL * DOT for _, b in boards]
-    heights = [b.lines * 16 * DOT for _, b in boards]
+    panels = [(address, board, _dot_matrix(board, font)) for address, board in boards]
     top = 40 if title else 0
-    canvas = Image.new("RGB", (max(widths) + 2 * margin, top + sum(heights) + len(boards) * (label_h + margin) + margin), (28, 28, 32))
+    width = max(p.width for _, _, p in panels) + 2 * margin
+    height = top + sum(p.height for _, _, p in panels) + len(panels) * (label_h + margin) + margin
+    canvas = Image.new("RGB", (width, height), (28, 28, 32))
     draw = ImageDraw.Draw(canvas)
     if title:
         draw.text((margin, 10), title, font=label_font, fill=(220, 220, 220))
     y = top + margin
-    for (address, board), w, h in zip(boards, widths, heights):
+    for address, board, panel in panels:
         draw.text((margin, y), f"地址 {address} · {board.lines}×{board.columns} · 亮度 {board.brightness}", font=label_font, fill=(170, 170, 170))
         y += label_h
-        draw.rectangle((margin - 4, y - 4, margin + w + 3, y + h + 3), fill=(5, 5, 5), outline=(70, 70, 70))
-        scale = 0.35 + 0.65 * board.brightness / 15
-        for row, line in enumerate(board.shown):
-            bitmap = _line_bitmap(line.text, board.columns, font)
-            lit = tuple(int(c * scale) for c in LED_COLOURS.get(line.colour, LED_COLOURS[Colour.RED]))
-            dim = (38, 14, 12)
-            px = bitmap.load()
-            for yy in range(16):
-                for xx in range(bitmap.width):
-                    cx = margin + xx * DOT
-                    cy = y + (row * 16 + yy) * DOT
-                    draw.ellipse((cx, cy, cx + DOT - 2, cy + DOT - 2), fill=lit if px[xx, yy] else dim)
-        y += h + margin
+        draw.rectangle((margin - 4, y - 4, margin + panel.width + 3, y + panel.height + 3), fill=(5, 5, 5), outline=(70, 70, 70))
+        canvas.paste(panel, (margin, y))
+        y += panel.height + margin
     return canvas
 
 

@@ -22,6 +22,11 @@ class TvApp(App):
         self.service = service
         self.sink: TvSink | None = None
 
+    def load_kv(self, filename=None) -> bool:
+        # Kivy would load tv.kv a second time by the class name (TvApp → tv.kv): every rule
+        # applied twice doubles every widget. load_style() loads it once.
+        return False
+
     def build(self) -> TvScreen:
         tv = self.service.cfg.tv
         load_style(tv.font)

@@ -59,7 +59,7 @@ def test_display_process_shows_speaks_reports_and_stops_cleanly(tmp_path, mosqui
         # The call may race the display's subscription only before it is online; it is online now.
         server.publish(topics.call(HALL), call_payload("A123", "03"))
         state = tmp_path / "state"
-        wait_for(lambda: {r["output"] for r in read_log(state)} >= {"tv", "led", "voice"}, timeout=30, what="the call on every output")
+        wait_for(lambda: len(read_log(state)) >= 4, timeout=30, what="the call on every output")
         assert {(r["ticket"], r["output"], r.get("board")) for r in read_log(state)} == {
             ("A123", "tv", None), ("A123", "led", "hall"), ("A123", "led", "strip"), ("A123", "voice", None)}
         work = state / "display" / DISPLAY
