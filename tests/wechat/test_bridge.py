@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests.fixtures_mqtt import USERS, Collector, wait_until
+from tests.fixtures_mqtt import Collector, wait_until
 from tests.wechat.conftest import CALLBACK_TOKEN, HALL_ID
 from tests.wechat.fake_wechat import event_xml, sign_params, text_xml
 from yizhan.messaging import topics
