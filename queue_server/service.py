@@ -198,6 +198,12 @@ class HallService:
             s.flush()
         return counter
 
+    def _lock_counters(self, s: Session, day: date, queue_ids) -> None:  # type: ignore[no-untyped-def]
+        """Lock order, everywhere: window row, then queue counters in sorted order, then tickets.
+        (PostgreSQL would otherwise deadlock two commands that touch the same queue.)"""
+        for q in sorted(set(queue_ids)):
+            self._counter(s, day, q)
+
     def _line(self, s: Session, day: date, queue_id: str, limit: int) -> list[Ticket]:
         """The first `limit` waiting tickets of a queue in line order (priority first, then place)."""
         return list(
@@ -360,6 +366,7 @@ class HallService:
             now = self.now()
             day = self.today(now)
             row = self._window(s, window_id)
+            self._lock_counters(s, day, self.cfg.window(window_id).queues)
             current = self._current(s, row, day)
             if state is WindowState.CLOSED and current is not None:
                 raise CommandError(409, "window_busy_close", number=current.number)
@@ -372,7 +379,7 @@ class HallService:
             em = Emitter(s, self.cfg, now)
             em.window_state(row, current)
             # Open windows change every waiting estimate of the queues they serve.
-            for q in self.cfg.window(window_id).queues:
+            for q in sorted(self.cfg.window(window_id).queues):
                 self._queue_changed(s, em, q, day)
             return row
 
@@ -420,6 +427,7 @@ class HallService:
             if current is not None:
                 raise CommandError(409, "window_busy", number=current.number)
             weights = self.cfg.window(window_id).queues
+            self._lock_counters(s, day, weights)
             for _attempt in range(10):
                 choice = choose_next(self._heads(s, day, list(weights)), weights, now, self.cfg.policy, row.normal_since_priority)
                 if choice is None:
@@ -472,9 +480,10 @@ class HallService:
                 raise CommandError(409, "window_busy", number=current.number)
             stmt = select(Ticket).where(Ticket.day == day)
             stmt = stmt.where(Ticket.id == ticket_id) if ticket_id is not None else stmt.where(Ticket.number == (number or "").upper())
-            ticket = s.scalar(_lock(stmt, self.db))
+            ticket = s.scalar(stmt)
             if ticket is None:
                 raise CommandError(404, "ticket_not_found", id=ticket_id or number)
+            self._lock_counters(s, day, [ticket.queue])
             if ticket.queue not in self.cfg.window(window_id).queues and actor.role != "admin":
                 raise CommandError(409, "not_my_queue", number=ticket.number)
             before = ticket.state
@@ -503,6 +512,7 @@ class HallService:
         current = self._current(s, row, self.today(now))
         if current is None:
             raise CommandError(409, "no_current")
+        self._lock_counters(s, current.day, [current.queue])
         return row, current, now
 
     def _apply(self, s: Session, ticket: Ticket, action: Action) -> None:
@@ -577,6 +587,7 @@ class HallService:
             raise CommandError(404, "unknown_queue", queue=queue_id) from None
         with self.db.write() as s:
             row, ticket, now = self._current_or_error(s, window_id, actor)
+            self._lock_counters(s, ticket.day, [ticket.queue, queue_id])
             old_queue = ticket.queue
             self._apply(s, ticket, Action.TRANSFER)
             ticket.queue = queue_id
@@ -605,7 +616,7 @@ class HallService:
         rule = self.cfg.policy.skip
         with self.db.write() as s:
             now = self.now()
-            ticket = s.execute(_lock(select(Ticket).where(Ticket.id == ticket_id), self.db)).scalar()
+            ticket = self._ticket_locked(s, ticket_id)
             if ticket is None or ticket.day != self.today(now):
                 raise CommandError(404, "ticket_not_found", id=ticket_id)
             if ticket.state != TicketState.SKIPPED.value:
@@ -633,10 +644,17 @@ class HallService:
             self._queue_changed(s, Emitter(s, self.cfg, now), ticket.queue, ticket.day)
             return ticket
 
+    def _ticket_locked(self, s: Session, ticket_id: int) -> Ticket | None:
+        ticket = s.get(Ticket, ticket_id)
+        if ticket is None:
+            return None
+        self._lock_counters(s, ticket.day, [ticket.queue])
+        return s.execute(_lock(select(Ticket).where(Ticket.id == ticket_id), self.db).execution_options(populate_existing=True)).scalar()
+
     def cancel(self, ticket_id: int, actor: Actor) -> Ticket:
         with self.db.write() as s:
             now = self.now()
-            ticket = s.execute(_lock(select(Ticket).where(Ticket.id == ticket_id), self.db)).scalar()
+            ticket = self._ticket_locked(s, ticket_id)
             if ticket is None:
                 raise CommandError(404, "ticket_not_found", id=ticket_id)
             was_waiting = ticket.state == TicketState.WAITING.value

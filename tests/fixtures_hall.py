@@ -59,7 +59,7 @@ def free_port() -> int:
 
 def yizhan_env(config_dir: Path, state_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("YIZHAN_")}
-    env |= {"YIZHAN_CONFIG": str(config_dir), "YIZHAN_STATE_DIR": str(state_dir), "YIZHAN_NOW": MONDAY_0930, "YIZHAN_LOG_LEVEL": "WARNING"}
+    env |= {"YIZHAN_CONFIG": str(config_dir), "YIZHAN_STATE_DIR": str(state_dir), "YIZHAN_NOW": MONDAY_0930, "YIZHAN_LOG_LEVEL": "WARNING", "YIZHAN_MQTT_PORT": "0"}
     env |= extra
     return env
 
