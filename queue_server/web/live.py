@@ -14,7 +14,7 @@ from fastapi import Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 
-from yizhan.i18n import t
+from yizhan.i18n import DEFAULT_LANG, catalogue, t
 
 from queue_server.api.schemas import ticket_json
 from queue_server.db.tables import DeviceStatus, Document, Ticket, TicketEvent
@@ -144,7 +144,7 @@ def dashboard_state(svc: HallService, alert_wait_s: int) -> dict:
         bad = [name for name, part in (d.parts or {}).items() if isinstance(part, dict) and not part.get("ok", True)]
         details = {name: (part or {}).get("detail", "") for name, part in (d.parts or {}).items() if isinstance(part, dict)}
         dev_rows.append({"device": d.device, "kind": d.kind, "state": d.state, "ok": d.state == "online" and not bad,
-                         "bad_parts": [f"{n}{('：' + details[n]) if details.get(n) else ''}" for n in bad], "updated_at": _iso(d.updated_at)})
+                         "bad_parts": [f"{part_name(n)}{('：' + details[n]) if details.get(n) else ''}" for n in bad], "updated_at": _iso(d.updated_at)})
         if d.state != "online" or bad:
             alerts.append(t("admin.alert_device", device=d.device, problem="、".join(dev_rows[-1]["bad_parts"]) or t(f"admin.device_{d.state}")))
     return {
@@ -153,6 +153,12 @@ def dashboard_state(svc: HallService, alert_wait_s: int) -> dict:
                    "open_windows": sum(1 for r, _ in windows if r.state == "open"), "windows": len(windows),
                    "longest_wait_s": max((q["longest_wait_s"] for q in queues), default=0)},
     }
+
+
+def part_name(name: str) -> str:
+    """A device part in words (打印机), or its own name when the catalogue does not know it."""
+    key = f"part.{name}"
+    return t(key) if key in catalogue(DEFAULT_LANG) else name
 
 
 def _parse_utc(value: str) -> datetime:

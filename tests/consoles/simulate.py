@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from queue_server.domain.model import WindowState
-from queue_server.service import Actor, HallService, IdentityIn
+from queue_server.service import Actor, CommandError, HallService, IdentityIn
 from yizhan.clock import ManualClock
 
 
@@ -31,6 +31,7 @@ class TicketLog:
 class DayLog:
     tickets: dict[str, TicketLog] = field(default_factory=dict)
     scores: list[int] = field(default_factory=list)
+    refused: list[tuple[datetime, str, str]] = field(default_factory=list)
 
 
 def simulate_day(svc: HallService, clock: ManualClock, start: datetime, end: datetime, clerks: dict[str, str],
@@ -51,7 +52,11 @@ def simulate_day(svc: HallService, clock: ManualClock, start: datetime, end: dat
             if real_name:
                 people += 1
                 identity = IdentityIn(id_hash=hashlib.sha256(f"person-{seed}-{people}".encode()).hexdigest(), masked_name="张*", age=rng.choice([30, 45, 72]))
-            ticket, *_ = svc.issue_ticket(code, f"sim-{seed}-{now.isoformat()}-{rng.random()}", identity)
+            try:
+                ticket, *_ = svc.issue_ticket(code, f"sim-{seed}-{now.isoformat()}-{rng.random()}", identity)
+            except CommandError as exc:
+                log.refused.append((now, code, exc.code))  # e.g. the queue's lunch break: the kiosk refuses
+                continue
             log.tickets[ticket.number] = TicketLog(ticket.number, now)
         for w, name in clerks.items():
             actor = Actor("clerk", name, w)
