@@ -1,7 +1,8 @@
 """MQTT fan-out latency: from a clerk's HTTP `call-next` to a display receiving the call.
 
-Runs a real `yizhan server` (subprocess, SQLite) with N windows whose clerks all call at
-once, and a display subscribed to `yizhan/<hall>/call`, once on Mosquitto and once on the
+Runs a real `yizhan server` (subprocess, SQLite) with N windows whose clerks call together
+(`--pace burst`: all at the same moment, round after round; `--pace flat-out`: each calls
+again as soon as answered, which overloads the server), and a display subscribed to `yizhan/<hall>/call`, once on Mosquitto and once on the
 embedded broker (amqtt). Prints p50/p99/max of
   - response→display: display receipt minus the moment the HTTP response arrived
     (negative = the display had it before the clerk's screen; counted, shown as 0 in the figures)
@@ -9,6 +10,7 @@ embedded broker (amqtt). Prints p50/p99/max of
 and the time a display connecting late needs to get every window's retained state.
 
 usage: .venv/bin/python bench/mqtt_latency.py [--windows 40] [--rounds 10] [--broker mosquitto|embedded|both]
+                                             [--pace burst|flat-out]
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, max(0, round(p / 100 * len(s) + 0.5) - 1))]
 
 
-def run(kind: str, windows: int, rounds: int, workdir: Path) -> dict:
+def run(kind: str, windows: int, rounds: int, workdir: Path, pace: str = "burst") -> dict:
     broker = None
     if kind == "mosquitto":
         broker = hall_broker(workdir / "mosquitto", hall=HALL_ID).start()
@@ -97,11 +99,17 @@ def run(kind: str, windows: int, rounds: int, workdir: Path) -> dict:
             rig.http()  # the connection is opened before the race starts
             start.wait()
             for _ in range(rounds):
+                if pace == "burst":
+                    start.wait()  # every clerk presses "call" at the same moment
                 t0 = time.monotonic()
                 ticket = rig.call_next(window)
                 t1 = time.monotonic()
                 with lock:
                     sent[ticket["id"]], answered[ticket["id"]] = t0, t1
+                if pace == "burst":
+                    # the citizen walks up: the next burst starts once the display has shown this call
+                    while ticket["id"] not in received:
+                        time.sleep(0.002)
                 rig.finish(window)
 
         threads = [threading.Thread(target=clerk, args=(w,)) for w in rig.windows]
@@ -162,6 +170,9 @@ def main() -> None:
     ap.add_argument("--windows", type=int, default=40)
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--broker", choices=["mosquitto", "embedded", "both"], default="both")
+    ap.add_argument("--pace", choices=["burst", "flat-out"], default="burst",
+                    help="burst: all clerks call at the same moment, round after round (a hall's worst peak); "
+                         "flat-out: every clerk calls again as soon as the server answers (overload)")
     ap.add_argument("--display-child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.display_child:
@@ -169,12 +180,12 @@ def main() -> None:
         display_child(host, int(port), None if user == "None" else user, None if password == "None" else password)
         return
     kinds = ["mosquitto", "embedded"] if args.broker == "both" else [args.broker]
-    print(f"{args.windows} windows × {args.rounds} calls each, all clerks calling at once (call-next + finish)")
+    print(f"{args.windows} windows × {args.rounds} calls each, pace {args.pace} (call-next + finish)")
     print(f"{'broker':<10} {'calls':>5} {'resp→display p50':>17} {'p99':>8} {'max':>8} {'req→display p50':>16} {'p99':>8} "
           f"{'before resp':>11} {'calls/s':>8} {'late display':>12}")
     for kind in kinds:
         with tempfile.TemporaryDirectory(prefix=f"yizhan-bench-{kind}-") as tmp:
-            r = run(kind, args.windows, args.rounds, Path(tmp))
+            r = run(kind, args.windows, args.rounds, Path(tmp), args.pace)
         print(f"{r['broker']:<10} {r['calls']:>5} {r['resp_p50']:>14.1f} ms {r['resp_p99']:>5.1f} ms {r['resp_max']:>5.1f} ms "
               f"{r['req_p50']:>13.1f} ms {r['req_p99']:>5.1f} ms {r['early']:>11} {r['calls'] / r['wall_s']:>8.1f} "
               f"{r['late_ms']:>9.0f} ms")
