@@ -11,6 +11,7 @@ Prints the figures; docs/performance.md ("## Consoles") quotes them.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -97,13 +98,15 @@ def generate(db: Database, cfg: HallConfig, month: date, total: int, rng: random
     return len(tickets)
 
 
-def timed(fn, runs: int) -> tuple[float, float]:
-    samples = []
+def timed(fn, runs: int) -> tuple[float, float, float]:
+    """Median and worst wall time, and the median CPU time of this process (the machine may be shared)."""
+    samples, cpu = [], []
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         samples.append(time.perf_counter() - t0)
-    return statistics.median(samples), max(samples)
+        cpu.append(time.process_time() - c0)
+    return statistics.median(samples), max(samples), statistics.median(cpu)
 
 
 def main() -> None:
@@ -129,12 +132,14 @@ def main() -> None:
     report = None
     for kind, day in (("month", month), ("week", date(2026, 11, 16)), ("day", date(2026, 11, 18))):
         period = stats.period_for(kind, day)
-        median, worst = timed(lambda: stats.compute(db, cfg, period, TZ, today=today), args.runs)
+        median, worst, cpu = timed(lambda: stats.compute(db, cfg, period, TZ, today=today), args.runs)
         r = stats.compute(db, cfg, period, TZ, today=today)
         report = report or r
-        print(f"statistics {kind:5s} ({r['total']['issued']:>5} tickets): median {median * 1000:.0f} ms, worst {worst * 1000:.0f} ms of {args.runs} runs")
-    median, worst = timed(lambda: stats.to_xlsx(report), 3)
-    print(f"XLSX export of the month: median {median * 1000:.0f} ms")
+        print(f"statistics {kind:5s} ({r['total']['issued']:>5} tickets): median {median * 1000:.0f} ms, worst {worst * 1000:.0f} ms "
+              f"of {args.runs} runs; CPU {cpu * 1000:.0f} ms")
+    median, worst, cpu = timed(lambda: stats.to_xlsx(report), 3)
+    print(f"XLSX export of the month: median {median * 1000:.0f} ms; CPU {cpu * 1000:.0f} ms")
+    print(f"load average while measuring: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     db.dispose()
     tmp.cleanup()
 

@@ -9,8 +9,11 @@ Definitions (docs/consoles.md says the same):
 - averages and p90 (nearest rank: the smallest value ≥ 90 % of the values) in seconds;
 - 好评率: (非常满意 + 满意 + 基本满意) / all ratings, the national 好差评 convention;
 - 流动红旗: windows ranked by 好评率, then fewer 差评, then more served, then shorter service time.
-One query reads the period's events (an index range on day) and one pass folds them, so a month
-of a large hall answers well within a second on SQLite (bench/stats_bench.py).
+The tickets table is the event log folded per ticket (written in the same transaction as every
+event); one index range scan reads a period's tickets, and the event log itself supplies what the
+fold drops — first calls of tickets called more than once, the issue queue of transferred tickets,
+calls per window and clerk — by primary-key range scans. A month of a 40-window hall is one pass
+over ~40,000 rows (bench/stats_bench.py).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, case, cast, func, literal, select
+from sqlalchemy import Float, cast, func, literal, select
 
 from yizhan.config.model import HallConfig
 
@@ -104,50 +107,46 @@ class Group:
 def _epoch(col, db: Database):  # type: ignore[no-untyped-def]
     # Durations are computed in SQL-native numbers: far cheaper than building 100k datetimes.
     if db.is_sqlite:
-        return (func.julianday(col) - literal(2440587.5)) * literal(86400.0)
+        # julianday() carries a few microseconds of float error: back to the millisecond stored.
+        return func.round((func.julianday(col) - literal(2440587.5)) * literal(86400.0), 3)
     return cast(func.extract("epoch", col), Float)
 
 
-def _per_ticket(db: Database, lo: int, hi: int, in_period: tuple):  # type: ignore[no-untyped-def]
-    """One row per ticket folded from its events by the database: issue, first call, finish, the
-    last call or start before the finish, and the skip that left it a no-show (if any)."""
-    e = (
-        select(TicketEvent.id, TicketEvent.ticket_id, TicketEvent.action, TicketEvent.queue, TicketEvent.window, TicketEvent.clerk,
-               _epoch(TicketEvent.at, db).label("ep"))
-        # Events are appended in time order, so a period is one id range: a primary-key range scan.
-        .where(TicketEvent.id >= lo, TicketEvent.id <= hi, *in_period, TicketEvent.action.in_(_ACTIONS))
-        .subquery()
-    )
+def _ep(col, db: Database):  # type: ignore[no-untyped-def]
+    return _epoch(col, db)
 
-    def when(actions: tuple[str, ...], col):  # type: ignore[no-untyped-def]
-        return case((e.c.action.in_(actions), col))
 
-    a = (
-        select(
-            e.c.ticket_id,
-            func.min(when(("issue",), e.c.ep)).label("issued"),
-            func.min(when(("issue",), e.c.queue)).label("issue_queue"),
-            func.min(when(("call",), e.c.id)).label("first_call_id"),
-            func.min(when(("call",), e.c.ep)).label("first_call"),
-            func.max(when(("finish",), e.c.ep)).label("finished"),
-            func.max(when(("call", "start"), e.c.ep)).label("last_start"),
-            func.max(when(("finish",), e.c.queue)).label("fin_queue"),
-            func.max(when(("finish",), e.c.window)).label("fin_window"),
-            func.max(when(("finish",), e.c.clerk)).label("fin_clerk"),
-            func.max(when(("skip", "no_show"), e.c.id)).label("skip_id"),
-            func.max(when(("call", "finish", "rejoin", "transfer", "cancel"), e.c.id)).label("other_id"),
-        )
-        .group_by(e.c.ticket_id)
-        .subquery()
-    )
-    fc = TicketEvent.__table__.alias("fc")
-    sk = TicketEvent.__table__.alias("sk")
+def _ticket_rows(db: Database, period: "Period"):  # type: ignore[no-untyped-def]
+    """One row per ticket of the period: the tickets table is the event log folded per ticket
+    (written in the same transaction as each event), read with one index range scan."""
     t = Ticket.__table__
-    return (
-        select(t.c.service, a.c.issued, a.c.issue_queue, a.c.first_call, a.c.finished, a.c.last_start, a.c.fin_queue, a.c.fin_window,
-               a.c.fin_clerk, a.c.skip_id, a.c.other_id, fc.c.window, fc.c.clerk, sk.c.queue, sk.c.window, sk.c.clerk)
-        .select_from(a.join(t, t.c.id == a.c.ticket_id).outerjoin(fc, fc.c.id == a.c.first_call_id).outerjoin(sk, sk.c.id == a.c.skip_id))
+    return select(
+        t.c.id, t.c.service, t.c.queue, t.c.window, t.c.clerk, t.c.state, _ep(t.c.issued_at, db), _ep(t.c.called_at, db),
+        _ep(t.c.serving_at, db), _ep(t.c.finished_at, db),
+    ).where(t.c.day >= period.start, t.c.day < period.end)
+
+
+def _first_calls(db: Database, lo: int, hi: int, in_period: tuple):  # type: ignore[no-untyped-def]
+    """From the event log, for tickets called more than once (过号 and called back, or transferred):
+    the first call, its window and clerk — the ticket row keeps only the last call."""
+    e = TicketEvent.__table__
+    a = (
+        select(e.c.ticket_id, func.min(e.c.id).label("first_id"))
+        # Events are appended in time order, so a period is one id range: a primary-key range scan.
+        .where(e.c.id >= lo, e.c.id <= hi, *in_period, e.c.action == "call")
+        .group_by(e.c.ticket_id)
+        .having(func.count() > 1)
+        .subquery()
     )
+    fc = e.alias("fc")
+    return select(a.c.ticket_id, _ep(fc.c.at, db), fc.c.window, fc.c.clerk).select_from(a.join(fc, fc.c.id == a.c.first_id))
+
+
+def _issue_queues(lo: int, hi: int, in_period: tuple):  # type: ignore[no-untyped-def]
+    """The queue each transferred ticket was issued in (the ticket row holds the queue it ended in)."""
+    e = TicketEvent.__table__
+    moved = select(e.c.ticket_id).where(e.c.id >= lo, e.c.id <= hi, *in_period, e.c.action == "transfer")
+    return select(e.c.ticket_id, e.c.queue).where(e.c.id >= lo, e.c.id <= hi, *in_period, e.c.action == "issue", e.c.ticket_id.in_(moved))
 
 
 class _Groups(dict):
@@ -187,50 +186,47 @@ def compute(db: Database, cfg: HallConfig, period: Period, tz: ZoneInfo | None =
     with db.read() as s:
         conn = s.connection()  # Core rows: no ORM bookkeeping for tens of thousands of tuples
         lo, hi = conn.execute(select(func.min(TicketEvent.id), func.max(TicketEvent.id)).where(*in_period)).one()
-        for service, issued, issue_queue, first_call, finished, last_start, fin_queue, fin_window, fin_clerk, skip_id, other_id, \
-                fc_window, fc_clerk, sk_queue, sk_window, sk_clerk in conn.execute(_per_ticket(db, lo or 0, hi or 0, in_period)).all():
-            # julianday() carries a few microseconds of float error: back to the millisecond stored.
-            issued, first_call, finished, last_start = (None if x is None else round(x, 3) for x in (issued, first_call, finished, last_start))
-            if issued is not None:
-                off = offset_cache.get(int(issued // 86400))
-                issue_hour = int((issued + off) // 3600) % 24 if off is not None else hour_of(issued)
-                total.issued += 1
-                by_queue[issue_queue].issued += 1
-                by_service[service].issued += 1
-                hours_issued[issue_hour] += 1
-                if first_call is not None:
-                    wait = first_call - issued
-                    total.waits.append(wait)
-                    by_queue[issue_queue].waits.append(wait)
-                    by_service[service].waits.append(wait)
-                    hours_waits[issue_hour].append(wait)
-                    if fc_window:
-                        by_window[fc_window].waits.append(wait)
-                    if fc_clerk:
-                        by_clerk[fc_clerk].waits.append(wait)
-            if finished is not None:
+        lo, hi = lo or 0, hi or 0
+        first_calls = {tid: (at, w, c) for tid, at, w, c in conn.execute(_first_calls(db, lo, hi, in_period)).all()}
+        issue_queues = dict(conn.execute(_issue_queues(lo, hi, in_period)).all())
+        for tid, service, queue, window, clerk, state, issued, called, serving, finished in conn.execute(_ticket_rows(db, period)).all():
+            off = offset_cache.get(int(issued // 86400))
+            issue_hour = int((issued + off) // 3600) % 24 if off is not None else hour_of(issued)
+            issue_queue = issue_queues.get(tid, queue)
+            total.issued += 1
+            by_queue[issue_queue].issued += 1
+            by_service[service].issued += 1
+            hours_issued[issue_hour] += 1
+            first = first_calls.get(tid)
+            if first is not None or called is not None:
+                first_at, fc_window, fc_clerk = first if first is not None else (called, window, clerk)
+                wait = first_at - issued
+                total.waits.append(wait)
+                by_queue[issue_queue].waits.append(wait)
+                by_service[service].waits.append(wait)
+                hours_waits[issue_hour].append(wait)
+                if fc_window:
+                    by_window[fc_window].waits.append(wait)
+                if fc_clerk:
+                    by_clerk[fc_clerk].waits.append(wait)
+            if state == "done" and finished is not None:
                 off = offset_cache.get(int(finished // 86400))
                 hours_served[int((finished + off) // 3600) % 24 if off is not None else hour_of(finished)] += 1
-                groups = [total, by_queue[fin_queue], by_service[service]]
-                if fin_window:
-                    groups.append(by_window[fin_window])
-                if fin_clerk:
-                    groups.append(by_clerk[fin_clerk])
-                for g in groups:
-                    g.served += 1
-                    if last_start is not None:
-                        g.services.append(finished - last_start)
-            elif skip_id is not None and skip_id > (other_id or 0):
-                # 过号/未到: the last thing that happened to the ticket was a skip or a no-show.
-                for g in (total, by_queue[sk_queue], by_service[service]):
-                    g.no_shows += 1
-                if sk_window:
-                    by_window[sk_window].no_shows += 1
-                if sk_clerk:
-                    by_clerk[sk_clerk].no_shows += 1
+                start = called if serving is None or (called is not None and called > serving) else serving
+                dur = None if start is None else finished - start
+                for g in (total, by_queue[queue], by_service[service], by_window[window] if window else None, by_clerk[clerk] if clerk else None):
+                    if g is not None:
+                        g.served += 1
+                        if dur is not None:
+                            g.services.append(dur)
+            elif state in ("skipped", "no_show"):
+                # 过号/未到: counted at the window and clerk that skipped it.
+                for g in (total, by_queue[queue], by_service[service], by_window[window] if window else None, by_clerk[clerk] if clerk else None):
+                    if g is not None:
+                        g.no_shows += 1
         calls = conn.execute(
             select(TicketEvent.window, TicketEvent.clerk, func.count())
-            .where(TicketEvent.id >= (lo or 0), TicketEvent.id <= (hi or 0), *in_period, TicketEvent.action == "call")
+            .where(TicketEvent.id >= lo, TicketEvent.id <= hi, *in_period, TicketEvent.action == "call")
             .group_by(TicketEvent.window, TicketEvent.clerk)
         ).all()
         for window, clerk, n in calls:
@@ -242,12 +238,14 @@ def compute(db: Database, cfg: HallConfig, period: Period, tz: ZoneInfo | None =
         ratings = conn.execute(
             select(Rating.window, Rating.clerk, Rating.score).where(Rating.day >= period.start, Rating.day < period.end)
         ).all()
-        followups = list(s.scalars(
-            select(Followup).where(
-                (Followup.status == "open") | ((Followup.opened_at >= _utc(period.start, tz)) & (Followup.opened_at < _utc(period.end, tz)))
-            ).order_by(Followup.deadline, Followup.id)
-        ))
-        fu_tickets = {t.id: t for t in s.scalars(select(Ticket).where(Ticket.id.in_([f.ticket_id for f in followups])))} if followups else {}
+        f, tk = Followup.__table__, Ticket.__table__
+        followups = conn.execute(
+            select(f.c.id, f.c.window, f.c.clerk, f.c.score, f.c.opened_at, f.c.deadline, f.c.status, f.c.closed_at, f.c.closed_by, f.c.note,
+                   tk.c.number, tk.c.day, tk.c.service)
+            .select_from(f.join(tk, tk.c.id == f.c.ticket_id))
+            .where((f.c.status == "open") | ((f.c.opened_at >= _utc(period.start, tz)) & (f.c.opened_at < _utc(period.end, tz))))
+            .order_by(f.c.deadline, f.c.id)
+        ).all()
     satisfaction = _satisfaction([r[2] for r in ratings])
     per_window_scores: dict[str, list[int]] = defaultdict(list)
     per_clerk_scores: dict[str, list[int]] = defaultdict(list)
@@ -257,16 +255,13 @@ def compute(db: Database, cfg: HallConfig, period: Period, tz: ZoneInfo | None =
         if c:
             per_clerk_scores[c].append(score)
     followup_rows = []
-    for f in followups:
-        t = fu_tickets.get(f.ticket_id)
-        overdue = f.status == "open" and f.deadline < today
+    for fid, window, clerk, score, opened_at, deadline, status, closed_at, closed_by, note, number, day, service in followups:
         followup_rows.append({
-            "id": f.id, "ticket": t.number if t else "", "day": t.day.isoformat() if t else "",
-            "service": service_names.get(t.service, t.service) if t else "", "window": window_names.get(f.window or "", f.window or ""),
-            "clerk": f.clerk or "", "score": f.score, "score_name": SCORE_NAMES.get(f.score, ""),
-            "opened_at": f.opened_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), "deadline": f.deadline.isoformat(),
-            "status": f.status, "overdue": overdue, "closed_at": f.closed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if f.closed_at else "",
-            "closed_by": f.closed_by or "", "note": f.note,
+            "id": fid, "ticket": number, "day": day.isoformat(), "service": service_names.get(service, service),
+            "window": window_names.get(window or "", window or ""), "clerk": clerk or "", "score": score, "score_name": SCORE_NAMES.get(score, ""),
+            "opened_at": opened_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), "deadline": deadline.isoformat(),
+            "status": status, "overdue": status == "open" and deadline < today,
+            "closed_at": closed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if closed_at else "", "closed_by": closed_by or "", "note": note,
         })
 
     def rows(groups: _Groups, scores: dict[str, list[int]] | None = None, order: list[str] | None = None) -> list[dict]:
