@@ -162,6 +162,9 @@ class HallService:
         return share
 
     def _service_time(self, s: Session, queue_id: str, day: date) -> float:
+        cache = s.info.setdefault("service_time", {})  # one look-up per queue per transaction
+        if queue_id in cache:
+            return cache[queue_id]
         rows = s.execute(
             select(Ticket.called_at, Ticket.finished_at)
             .where(Ticket.day == day, Ticket.queue == queue_id, Ticket.state == TicketState.DONE.value)
@@ -169,7 +172,8 @@ class HallService:
             .limit(20)
         ).all()
         durations = [(f - c).total_seconds() for c, f in rows if c and f]
-        return service_time_estimate(durations, self.cfg.policy.service_time_default_s)
+        cache[queue_id] = service_time_estimate(durations, self.cfg.policy.service_time_default_s)
+        return cache[queue_id]
 
     def _estimate(self, s: Session, queue_id: str, day: date, ahead: int) -> int:
         return estimated_wait_s(ahead, self._open_capacity(s, queue_id), self._service_time(s, queue_id, day))
@@ -191,11 +195,15 @@ class HallService:
         )
 
     def _counter(self, s: Session, day: date, queue_id: str) -> Counter:
+        locked = s.info.setdefault("counters", {})  # locked once per transaction, then reused
+        if (day, queue_id) in locked:
+            return locked[(day, queue_id)]
         counter = s.execute(_lock(select(Counter).where(Counter.day == day, Counter.queue == queue_id), self.db)).scalar()
         if counter is None:
             counter = Counter(day=day, queue=queue_id, last_seq=0, waiting=0)
             s.add(counter)
             s.flush()
+        locked[(day, queue_id)] = counter
         return counter
 
     def _lock_counters(self, s: Session, day: date, queue_ids) -> None:  # type: ignore[no-untyped-def]
