@@ -13,13 +13,17 @@ from datetime import date, datetime, time
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from queue_server.db.tables import Ticket, WechatBinding, WechatNotice
+from queue_server.db.tables import Ticket, TicketEvent, WechatBinding, WechatNotice
 from queue_server.service import HallService
 
 logger = logging.getLogger(__name__)
 
 # Ticket states in which following still makes sense.
 FOLLOWABLE = ("waiting", "called", "serving", "skipped")
+# A ticket that is skipped (and rejoins or is called back), or is transferred to another
+# queue, can wait and be called again: its notices start afresh ("called#2" after a skip
+# and a rejoin …), so the second call is notified too.
+NEW_ROUND_ACTIONS = ("skip", "no_show", "rejoin", "transfer")
 # WeChat errors that mean this follower cannot receive anything (unfollowed, refused, wrong id).
 GONE_ERRORS = frozenset({43004, 43101, 40003})
 
@@ -112,6 +116,13 @@ class WechatStore:
                 followers.setdefault(tok, []).append(openid)
             done = set(s.execute(select(WechatNotice.ticket_token, WechatNotice.openid, WechatNotice.kind).where(
                 WechatNotice.ticket_token.in_(list(followers)))).tuples()) if followers else set()
+            followed_ids = [t.id for tok, t in tickets.items() if tok in followers]
+            rounds: dict[int, int] = {}
+            if followed_ids:
+                stmt = (select(TicketEvent.ticket_id, func.count())
+                        .where(TicketEvent.ticket_id.in_(followed_ids), TicketEvent.action.in_(NEW_ROUND_ACTIONS))
+                        .group_by(TicketEvent.ticket_id))
+                rounds = {ticket_id: n for ticket_id, n in s.execute(stmt)}
             used: int | None = None
             out: list[tuple[Ticket | None, list[Claimed], bool]] = []
             pending: list[tuple[int, WechatNotice]] = []
@@ -120,6 +131,8 @@ class WechatStore:
                 if ticket is None or ticket.day != today:
                     out.append((ticket, [], False))
                     continue
+                if rounds.get(ticket.id):
+                    kind = f"{kind}#{rounds[ticket.id]}"
                 todo = [o for o in followers.get(tok, []) if (tok, o, kind) not in done]
                 if not todo:
                     out.append((ticket, [], False))

@@ -16,7 +16,8 @@ from yizhan.clock import ManualClock
 from yizhan.config import load_config
 from queue_server.db.engine import Database
 from queue_server.db.migrate import upgrade
-from queue_server.service import HallService, IdentityIn
+from queue_server.domain.model import WindowState
+from queue_server.service import Actor, HallService, IdentityIn
 from queue_server.wechat.api import AccessTokens
 from queue_server.wechat.messages import BadMessage, parse
 from queue_server.wechat.signature import ReplayGuard, signature, signature_ok
@@ -149,10 +150,22 @@ def test_bindings_claims_and_end_of_day(store):
     assert st.claim(ticket.token, "called", quota=1)[2] is True
     # a follower stops notices
     assert st.unbind("oAAA") == 1 and st.followers(ticket.token) == []
+    # skipped, back in line and called again: the second call is a new notice
+    st.bind(ticket.token, "oDDD")
+    clerk = Actor("clerk", "clerk05", "05")
+    svc.set_window_state("05", WindowState.OPEN, clerk)
+    assert svc.call_next("05", clerk)[0].id == ticket.id
+    assert [c.openid for c in st.claim(ticket.token, "called", quota=100)[1]] == ["oDDD"]
+    svc.skip("05", clerk)
+    assert [c.openid for c in st.claim(ticket.token, "skipped", quota=100)[1]] == ["oDDD"]
+    svc.rejoin(ticket.id, clerk)
+    svc.call_next("05", clerk)
+    assert [c.openid for c in st.claim(ticket.token, "called", quota=100)[1]] == ["oDDD"]
+    assert st.claim(ticket.token, "called", quota=100)[1] == []
     # next day: the token no longer binds, and yesterday's bindings and notices are deleted
     clock.advance(days=1)
     assert st.bind(ticket.token, "oCCC").outcome == "expired"
-    assert st.purge() == (2, 1)
+    assert st.purge() == (3, 4)
     assert st.purge() == (0, 0)
 
 
