@@ -61,7 +61,8 @@ def server_main(argv: list[str]) -> int:
     # the finally below publish server/status "stopped" before the process ends.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        # Open console event streams never end by themselves: give them 3 s, then close them.
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=3)
     finally:
         messaging.stop()  # server/status "stopped"; the last will "offline" covers a crash
     return 0
