@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterator
 
@@ -56,11 +57,15 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(yz_write=True), expire_on_commit=False)
+        # SQLite allows one writer at a time. Queueing writers on a lock in-process is fair and
+        # immediate; left to SQLite's busy handler they poll with growing sleeps (seconds of tail latency).
+        # BEGIN IMMEDIATE still guards against other processes on the same file.
+        self._write_lock = threading.Lock() if self.is_sqlite else nullcontext()
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One transaction that changes state; commits on success, rolls back on any error."""
-        with self._write() as s, s.begin():
+        with self._write_lock, self._write() as s, s.begin():
             yield s
 
     @contextmanager
