@@ -148,6 +148,7 @@ def test_console_survives_a_server_restart_without_reloading(hall, browser):
     p.evaluate("window.__notReloaded = true")
 
     hall.stop()
+    assert hall.server.proc.returncode == 0  # stopped by itself although a console stream was open
     expect(p.locator("#conn")).to_have_attribute("data-state", "offline")
     expect(p.locator("#conn")).to_have_text("连接中断，正在重连…")
     hall.start()
