@@ -40,6 +40,32 @@ from queue_server.db.tables import Outbox
 logger = logging.getLogger(__name__)
 
 
+def watch_outbox_commits(db: Database, callback: Any) -> list[tuple[Any, str, Any]]:
+    """Calls `callback()` after every commit on `db` that wrote outbox rows (so the publisher
+    delivers at once instead of at its next poll). Returns the listeners for `unwatch`."""
+    pool = db.engine.pool
+
+    def before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+        if any(isinstance(o, Outbox) for o in session.new):
+            session.info["yz_outbox"] = True
+
+    def after_commit(session: Session) -> None:
+        if session.info.pop("yz_outbox", False) and getattr(session.get_bind(), "pool", None) is pool:
+            callback()
+
+    listeners = [(Session, "before_flush", before_flush), (Session, "after_commit", after_commit)]
+    for target, name, fn in listeners:
+        event.listen(target, name, fn)
+    return listeners
+
+
+def unwatch(listeners: list[tuple[Any, str, Any]]) -> None:
+    for target, name, fn in listeners:
+        if event.contains(target, name, fn):
+            event.remove(target, name, fn)
+    listeners.clear()
+
+
 class OutboxPublisher:
     def __init__(
         self,
@@ -113,9 +139,7 @@ class OutboxPublisher:
         self._mark_wake.set()
         if self._marker is not None:
             self._marker.join(timeout)
-        for target, name, fn in self._listeners:
-            event.remove(target, name, fn)
-        self._listeners.clear()
+        unwatch(self._listeners)
         if self.messenger.connected:
             try:
                 self._publish_status("stopped")
@@ -125,23 +149,14 @@ class OutboxPublisher:
     # -- commit hook: wake at once when a transaction wrote outbox rows ---------------------------
 
     def _watch_commits(self) -> None:
-        pool = self.db.engine.pool
         me = weakref.ref(self)
 
-        def before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
-            if any(isinstance(o, Outbox) for o in session.new):
-                session.info["yz_outbox"] = True
+        def wake() -> None:
+            publisher = me()
+            if publisher is not None:
+                publisher.notify()
 
-        def after_commit(session: Session) -> None:
-            if session.info.pop("yz_outbox", False):
-                bind = session.get_bind()
-                publisher = me()
-                if publisher is not None and getattr(bind, "pool", None) is pool:
-                    publisher.notify()
-
-        for name, fn in (("before_flush", before_flush), ("after_commit", after_commit)):
-            event.listen(Session, name, fn)
-            self._listeners.append((Session, name, fn))
+        self._listeners = watch_outbox_commits(self.db, wake)
 
     def _on_connect(self) -> None:
         self._reconnected.set()
@@ -483,16 +498,167 @@ class MessagingRuntime:
             self.broker.stop()
 
 
-def start_messaging_or_exit(settings: Any, db: Database, hall: str, clock: Clock | None = None) -> MessagingRuntime:
-    """For `yizhan server`: a broker address or embedded broker that cannot be used stops the
-    server with a clear message instead of a traceback."""
+class MessagingProcess:
+    """`MessagingRuntime` in a child process of `yizhan server`, so delivering a call never
+    waits for the Python GIL behind the request threads (and the embedded broker gets its own).
+
+    The server writes a byte to a pipe after every commit that wrote outbox rows; the child
+    delivers at once. If the server dies, the child sees the pipe close and exits at once
+    without a clean disconnect, so the broker sends the last will `offline`. If the child
+    dies, the server restarts it.
+    """
+
+    def __init__(self, settings: Any, db: Database, hall: str, tz: str = "Asia/Shanghai") -> None:
+        self.settings, self.db, self.hall, self.tz = settings, db, hall, tz
+        self._proc: Any = None
+        self._notify_w: int | None = None
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._listeners: list[tuple[Any, str, Any]] = []
+        self._supervisor: threading.Thread | None = None
+
+    def start(self, timeout: float = 60.0) -> "MessagingProcess":
+        if not self._spawn(timeout):
+            raise SystemExit(1)  # the child printed why (broker address, port in use)
+        self._listeners = watch_outbox_commits(self.db, self.notify)
+        self._supervisor = threading.Thread(target=self._supervise, name="publisher-supervisor", daemon=True)
+        self._supervisor.start()
+        return self
+
+    def _spawn(self, timeout: float) -> bool:
+        import os
+        import select
+        import subprocess
+        import sys
+
+        notify_r, notify_w = os.pipe()
+        ready_r, ready_w = os.pipe()
+        os.set_blocking(notify_w, False)  # a request thread never blocks on a full pipe
+        cmd = [sys.executable, "-m", "queue_server.publisher", "--hall", self.hall, "--tz", self.tz,
+               "--notify-fd", str(notify_r), "--ready-fd", str(ready_w)]
+        proc = subprocess.Popen(cmd, pass_fds=(notify_r, ready_w), stdin=subprocess.DEVNULL)
+        os.close(notify_r)
+        os.close(ready_w)
+        ok = False
+        try:
+            readable, _, _ = select.select([ready_r], [], [], timeout)
+            ok = bool(readable) and os.read(ready_r, 64).startswith(b"READY")
+        finally:
+            os.close(ready_r)
+        if not ok:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            os.close(notify_w)
+            return False
+        with self._lock:
+            old, self._notify_w, self._proc = self._notify_w, notify_w, proc
+        if old is not None:
+            os.close(old)
+        return True
+
+    def _supervise(self) -> None:
+        while not self._stopping.is_set():
+            proc = self._proc
+            proc.wait()
+            if self._stopping.is_set():
+                return
+            logger.error("the outbox publisher process exited (code %s); restarting it", proc.returncode)
+            while not self._stopping.wait(1.0):
+                if self._spawn(60.0):
+                    break
+
+    def notify(self) -> None:
+        import os
+
+        w = self._notify_w
+        if w is None:
+            return
+        try:
+            os.write(w, b"\x01")
+        except (BlockingIOError, BrokenPipeError, OSError):
+            pass  # a full pipe already holds wake-ups; a dead child is restarted by the supervisor
+
+    def stop(self, timeout: float = 15.0) -> None:
+        import os
+        import subprocess
+
+        self._stopping.set()
+        unwatch(self._listeners)
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()  # the child publishes server/status "stopped" and disconnects cleanly
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        with self._lock:
+            w, self._notify_w = self._notify_w, None
+        if w is not None:
+            os.close(w)
+
+
+def child_main(argv: list[str] | None = None) -> int:
+    """`python -m queue_server.publisher`: the child process of `MessagingProcess`."""
+    import argparse
+    import os
+    import signal
     import sys
 
+    from yizhan.cli import setup_logging
+    from yizhan.clock import clock_from_env
     from yizhan.messaging.broker import BrokerStartError
     from yizhan.messaging.factory import MessagingConfigError
+    from yizhan.settings import load_settings
 
+    ap = argparse.ArgumentParser(prog="queue_server.publisher")
+    ap.add_argument("--hall", required=True)
+    ap.add_argument("--tz", default="Asia/Shanghai")
+    ap.add_argument("--notify-fd", type=int, required=True)
+    ap.add_argument("--ready-fd", type=int, required=True)
+    args = ap.parse_args(argv)
+    setup_logging()
+    settings = load_settings()
+    db = Database(settings.db_url)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     try:
-        return MessagingRuntime(settings, db, hall, clock).start()
+        runtime = MessagingRuntime(settings, db, args.hall, clock_from_env(args.tz)).start()
     except (BrokerStartError, MessagingConfigError) as exc:
-        print(exc, file=sys.stderr)
-        raise SystemExit(1) from None
+        print(exc, file=sys.stderr, flush=True)
+        return 1
+
+    def watch_parent() -> None:
+        while True:
+            try:
+                data = os.read(args.notify_fd, 4096)
+            except InterruptedError:
+                continue
+            if not data:
+                # The server is gone (even by SIGKILL): leave without a clean disconnect, so the
+                # broker publishes the last will "offline".
+                os._exit(1)
+            runtime.notify()
+
+    threading.Thread(target=watch_parent, name="publisher-parent", daemon=True).start()
+    os.write(args.ready_fd, b"READY\n")
+    os.close(args.ready_fd)
+    stop.wait()
+    runtime.stop()
+    db.dispose()
+    return 0
+
+
+def start_messaging_or_exit(settings: Any, db: Database, hall: str, clock: Clock | None = None) -> MessagingProcess:
+    """For `yizhan server`: the publisher process; a broker address or embedded broker that
+    cannot be used stops the server with the child's clear message instead of a traceback."""
+    tz = str(getattr(clock, "tz", "Asia/Shanghai"))
+    return MessagingProcess(settings, db, hall, tz).start()
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(child_main())
