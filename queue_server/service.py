@@ -405,8 +405,8 @@ class HallService:
                 out.append(self._candidate(t_, appt))
         return out
 
-    @staticmethod
-    def _candidate(t_: Ticket, appt: Appointment | None) -> Candidate:
+    def _candidate(self, t_: Ticket, appt: Appointment | None) -> Candidate:
+        tz = self.clock.tz  # slot times are shown to clerks in the hall's time
         return Candidate(
             id=t_.id,
             number=t_.number,
@@ -415,8 +415,8 @@ class HallService:
             issued_at=t_.issued_at,
             priority=PriorityKind(t_.priority),
             priority_detail=t_.priority_detail,
-            slot_start=appt.slot_start if appt else None,
-            slot_end=appt.slot_end if appt else None,
+            slot_start=appt.slot_start.astimezone(tz) if appt else None,
+            slot_end=appt.slot_end.astimezone(tz) if appt else None,
         )
 
     def _check_clerk_window(self, actor: Actor, window_id: str) -> None:

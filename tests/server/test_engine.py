@@ -389,3 +389,25 @@ def test_every_state_change_writes_outbox_in_the_same_transaction(svc):
     call = [e for e in outbox(svc) if e["_topic"] == "yizhan/testhall/call"][0]
     assert call["text"] == "请B001号到2号窗口办理" and call["recall"] == 0 and call["event_id"]
     assert call["at"].endswith("+08:00")
+
+
+def test_appointment_check_in_becomes_a_priority_ticket_called_when_due(svc, clock):
+    from queue_server.db.tables import Appointment
+
+    p = person(9)
+    start = datetime.fromisoformat("2026-11-23T10:00:00+08:00")
+    with svc.db.write() as s:
+        s.add(Appointment(day=start.date(), service="RS01", id_hash=p.id_hash, masked_name="张*", slot_start=start, slot_end=start + timedelta(minutes=30)))
+    with pytest.raises(CommandError) as err:
+        svc.check_in(person(10), "checkin-other-0001")  # somebody without a booking
+    assert err.value.code == "no_appointment" and "预约" in err.value.message
+    walk_in = issue(svc)
+    ticket, _ahead, _wait, created = svc.check_in(p, "checkin-0001")
+    assert created and ticket.priority == "appointment"
+    assert svc.check_in(p, "checkin-0001")[0].id == ticket.id  # a retried check-in: same ticket
+    open_(svc, "02")
+    # 09:30: the 10:00 slot is due from 09:30 (30 min early) — the appointment goes first
+    t, choice = svc.call_next("02", CLERK2)
+    assert t.id == ticket.id and choice.reason() == f"预约到时：{ticket.number} 预约 10:00 时段"
+    svc.finish("02", CLERK2)
+    assert svc.call_next("02", CLERK2)[0].id == walk_in.id
