@@ -189,3 +189,24 @@ def test_server_status_online_stopped_and_offline(rig, broker, messenger_factory
     rig.kill()
     status.wait_for(lambda ms: states()[-1:] == ["offline"], what="the last will")
     assert states() == ["online", "stopped", "online", "offline"]
+
+
+def test_a_killed_publisher_process_is_restarted_and_nothing_is_lost(rig, broker, messenger_factory):
+    import psutil
+
+    tv = messenger_factory(broker, "tv-1", client_id="tv-1", clean_session=False)
+    display = Display(tv)
+    rig.start()
+    rig.issue(4)
+    rig.open_all()
+    rig.call_next("01")
+    display.events.wait_for(lambda ms: len(display.call_ids()) == 1, what="the first call")
+    children = psutil.Process(rig.server.proc.pid).children()
+    assert len(children) == 1 and "queue_server.publisher" in " ".join(children[0].cmdline())
+    children[0].kill()
+    children[0].wait(10)
+    rig.call_next("02")  # the server keeps answering; the call waits in the outbox
+    wait_until(lambda: [c for c in psutil.Process(rig.server.proc.pid).children() if c.pid != children[0].pid], 30,
+               "a new publisher process")
+    display.events.wait_for(lambda ms: len(display.call_ids()) == 2, 30, "the second call")
+    assert len(set(display.call_ids())) == 2
