@@ -412,6 +412,23 @@ class PublisherLock:
             conn.close()
         return got
 
+    def alive(self) -> bool:
+        """False once the PostgreSQL session holding the lock is gone (e.g. PostgreSQL restarted):
+        another server may then hold it."""
+        if self._conn is None:
+            return True
+        from sqlalchemy import text
+
+        try:
+            held = self._conn.execute(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = :k AND pid = pg_backend_pid() AND granted"),
+                {"k": self.PG_KEY},
+            ).scalar()
+            self._conn.commit()
+            return bool(held)
+        except Exception:
+            return False
+
     def release(self) -> None:
         if self._fd is not None:
             import os
@@ -430,7 +447,7 @@ class MessagingRuntime:
     same database waits as a standby and takes over when the active one stops or dies."""
 
     def __init__(self, settings: Any, db: Database, hall: str, clock: Clock | None = None, *,
-                 standby_interval: float = 2.0, **publisher_kw: Any) -> None:
+                 standby_interval: float = 2.0, on_lock_lost: Any = None, **publisher_kw: Any) -> None:
         from yizhan.messaging.broker import EmbeddedBroker
         from yizhan.messaging.factory import build_messenger, server_will
 
@@ -446,6 +463,8 @@ class MessagingRuntime:
         self.publisher = OutboxPublisher(db, self.messenger, hall, clock=clock, **publisher_kw)
         self.lock = PublisherLock(db)
         self.standby_interval = standby_interval
+        # Called when the active server's lock is gone; default: stop publishing (a standby takes over).
+        self.on_lock_lost = on_lock_lost
         self.active = False
         self._stop = threading.Event()
         self._waiter: threading.Thread | None = None
@@ -480,6 +499,17 @@ class MessagingRuntime:
             self.publisher.start()  # first: it must hear the messenger's first connect
             self.messenger.start()
             self.active = True
+        threading.Thread(target=self._watch_lock, name="publisher-lock", daemon=True).start()
+
+    def _watch_lock(self) -> None:
+        while not self._stop.wait(self.standby_interval):
+            if not self.lock.alive():
+                logger.error("lost the publisher lock (database connection gone); this server stops publishing")
+                if self.on_lock_lost is not None:
+                    self.on_lock_lost()
+                else:
+                    self.stop()
+                return
 
     def notify(self) -> None:
         self.publisher.notify()
@@ -625,7 +655,8 @@ def child_main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        runtime = MessagingRuntime(settings, db, args.hall, clock_from_env(args.tz)).start()
+        # Lock lost: leave at once; the server restarts this process, which waits as a standby.
+        runtime = MessagingRuntime(settings, db, args.hall, clock_from_env(args.tz), on_lock_lost=lambda: os._exit(3)).start()
     except (BrokerStartError, MessagingConfigError) as exc:
         print(exc, file=sys.stderr, flush=True)
         return 1

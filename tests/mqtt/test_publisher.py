@@ -244,3 +244,28 @@ def test_postgres_only_one_server_publishes(pg_db, clock, mosquitto_factory, tmp
     finally:
         first.stop()
         second.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.mosquitto
+def test_postgres_a_server_that_loses_its_lock_stops_publishing(pg_db, clock, mosquitto_factory, tmp_path):
+    from sqlalchemy import text
+
+    from queue_server.publisher import MessagingRuntime
+    from yizhan.settings import load_settings
+
+    broker = mosquitto_factory("hall", hall=HALL)
+    settings = load_settings({"YIZHAN_STATE_DIR": str(tmp_path),
+                              "YIZHAN_MQTT_URL": f"mqtt://yizhan-server:server-secret@127.0.0.1:{broker.port}"})
+    first = MessagingRuntime(settings, pg_db, HALL, clock, standby_interval=0.1).start()
+    second = MessagingRuntime(settings, pg_db, HALL, clock, standby_interval=0.1).start()
+    try:
+        assert first.active and not second.active
+        # As when PostgreSQL restarts: the session holding the advisory lock is gone.
+        with pg_db.engine.connect() as c:
+            c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"))
+            c.commit()
+        wait_until(lambda: not first.active and second.active, 10, "the first to step down and the second to take over")
+    finally:
+        first.stop()
+        second.stop()
