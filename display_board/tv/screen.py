@@ -43,16 +43,13 @@ def load_style(font: str = "") -> None:
 
 
 class TvLabel(Label):
-    """A label that draws new text into a fresh texture. Rewriting the texture the previous frame
-    still uses makes Mesa's software renderer wait for that whole frame (measured: ~30 ms per
-    label, ~0.6 s per call with twenty labels changing); a fresh texture does not wait."""
-
-    def texture_update(self, *largs) -> None:
-        self._label.texture = None
-        super().texture_update(*largs)
+    """The TV's label: bold, tight texture (see tv.kv). A changed text costs a texture upload,
+    which Mesa's software renderer makes expensive (tens of ms at 1080p), so the screen
+    changes as few labels per call as it can (see TvScreen._show_history)."""
 
 
 class HistoryRow(BoxLayout):
+    key: tuple = ()
     ticket = StringProperty("")
     window_name = StringProperty("")
     odd = BooleanProperty(False)
@@ -92,7 +89,9 @@ class TvScreen(FloatLayout):
         self._flash_event = None
         self.tick_clock()
         Clock.schedule_interval(lambda dt: self.tick_clock(), 1.0)
-        Clock.schedule_interval(self._scroll_notice, 1 / 30)
+        # 15 steps a second: smooth enough to read, and half the frames a 30 fps marquee costs a
+        # software-rendered TV (every frame delays the next label upload, see TvLabel).
+        Clock.schedule_interval(self._scroll_notice, 1 / 15)
         self.show(None)
 
     # -- time and notice -----------------------------------------------------------------
@@ -139,14 +138,38 @@ class TvScreen(FloatLayout):
             if current.recall:
                 notes.append(t("display.tv.recall", n=current.recall + 1))
             self.current_note = "  ".join(notes)
-        for i, row in enumerate(self.rows):
-            # The list holds the calls before the current one.
-            call = snap.recent[i + 1] if i + 1 < len(snap.recent) else None
-            row.ticket = call.ticket if call else ""
-            row.window_name = call.window_name if call else ""
+        self._show_history(list(snap.recent[1 : self.history_n + 1]))
         self._show_queues(snap)
         if fresh is not None:
             self._start_flash()
+
+    def _show_history(self, calls: list) -> None:
+        """The calls before the current one. Rows keep their texts and move down as a block;
+        only a row that shows a new call is redrawn (one or two uploads instead of sixteen)."""
+        def key(call) -> tuple:
+            return (call.ticket, call.window_name)
+
+        by_key = {row.key: row for row in self.rows if row.key}
+        wanted = [key(c) for c in calls]
+        free = [row for row in self.rows if row.key not in wanted]
+        ordered = []
+        for call, k in zip(calls, wanted):
+            row = by_key.get(k)
+            if row is None:
+                row = free.pop(0)
+                row.key, row.ticket, row.window_name = k, call.ticket, call.window_name
+            ordered.append(row)
+        for row in free:
+            if row.key:
+                row.key, row.ticket, row.window_name = (), "", ""
+        ordered += free
+        if ordered != self.rows:
+            box = self.ids.history
+            box.clear_widgets()
+            for i, row in enumerate(ordered):
+                row.odd = bool(i % 2)
+                box.add_widget(row)
+            self.rows = ordered
 
     def _show_queues(self, snap: Snapshot) -> None:
         box = self.ids.queues
@@ -186,7 +209,7 @@ class TvSink:
         self.screen = screen
         self.log = log
         self._lock = threading.Lock()
-        self._latest: tuple[Snapshot, list[CallUpdate]] | None = None
+        self._pushes: list[tuple[Snapshot, CallUpdate | None]] = []
         self._drawn_pending: list[CallUpdate] = []
         self.frames_logged = 0
         Window.bind(on_flip=self._on_flip)
@@ -196,22 +219,29 @@ class TvSink:
 
     def push(self, snap: Snapshot, fresh: CallUpdate | None) -> None:
         with self._lock:
-            # Only the newest picture matters, but every call it replaces is still logged
-            # with the frame that shows the newest (it was on screen in that list).
-            fresh_list = (self._latest[1] if self._latest else []) + ([fresh] if fresh else [])
-            self._latest = (snap, fresh_list)
+            self._pushes.append((snap, fresh))
+            if len(self._pushes) > 1000:  # a TV stuck for minutes: keep the newest picture only
+                logger.warning("TV: %d updates behind; showing the newest", len(self._pushes))
+                self._pushes = self._pushes[-1:]
 
     def _apply(self, dt: float) -> None:
+        """Applies, each frame, the newest picture that still shows every call not yet drawn;
+        a TV that falls behind a burst catches up frame by frame without skipping a call."""
         with self._lock:
-            latest, self._latest = self._latest, None
-        if latest is None:
-            return
-        snap, fresh = latest
+            pushes = self._pushes
+            if not pushes:
+                return
+            take = 1
+            for j in range(len(pushes) - 1, 0, -1):
+                visible = {c.event_id for c in pushes[j][0].recent[: self.screen.history_n + 1]}
+                if all(f.call.event_id in visible for _, f in pushes[: j + 1] if f is not None):
+                    take = j + 1
+                    break
+            batch, self._pushes = pushes[:take], pushes[take:]
+        snap = batch[-1][0]
+        fresh = [f for _, f in batch if f is not None]
         self.screen.show(snap, fresh[-1] if fresh else None)
-        # Log only the calls this frame really shows (at most the history; a burst faster
-        # than the frame rate could push one off the list before it was drawn).
-        visible = {c.event_id for c in snap.recent[: self.screen.history_n + 1]}
-        self._drawn_pending.extend(u for u in fresh if u.call.event_id in visible)
+        self._drawn_pending.extend(fresh)
         self.screen.canvas.ask_update()
 
     def _on_flip(self, *args) -> None:
