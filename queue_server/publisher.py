@@ -11,8 +11,10 @@
 - On a clean stop `server/status` becomes `stopped`; if the server dies, the broker sends
   the last will `offline`.
 
-`MessagingRuntime` assembles it for `yizhan server`: the embedded broker when
-YIZHAN_MQTT_URL is unset, the messenger with the server's last will, and this publisher.
+`MessagingRuntime` assembles the parts: the embedded broker when YIZHAN_MQTT_URL is unset,
+the messenger with the server's last will, and this publisher — active only while it holds
+the `PublisherLock` of the database. `yizhan server` runs it in a child process
+(`MessagingProcess`, `python -m queue_server.publisher`), woken through a pipe at each commit.
 """
 
 from __future__ import annotations

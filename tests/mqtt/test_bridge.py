@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.fixtures_mqtt import CONF_DIR, HALL, USERS, Collector, LinkProxy, render, rewrite_conf, wait_until
+from tests.fixtures_mqtt import CONF_DIR, HALL, Collector, LinkProxy, render, rewrite_conf, wait_until
 from yizhan.messaging import topics
 
 pytestmark = pytest.mark.mosquitto

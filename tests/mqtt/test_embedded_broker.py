@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from tests.fixtures_hall import ROOT
-from tests.fixtures_mqtt import Collector, wait_until
+from tests.fixtures_mqtt import Collector
 from tests.mqtt.rig import HALL_ID, HallRig
 from yizhan.messaging import topics
 from yizhan.messaging.broker import EmbeddedBroker
