@@ -30,6 +30,15 @@ def both(pages, selector: str, text: str) -> None:
         expect(p.locator(selector)).to_have_text(text)
 
 
+KEYS = {"1": "#btn-call", "2": "#btn-recall", "3": "#btn-skip", "4": "#btn-transfer", "5": "#btn-finish", "6": "#btn-pause", "7": "#btn-start", "p": "#btn-pause"}
+
+
+def press(page, key: str) -> None:
+    """Presses a shortcut once its button is usable (the previous action has been answered)."""
+    expect(page.locator(KEYS[key])).to_be_enabled()
+    page.keyboard.press(key)
+
+
 def ticket(hall, number: str) -> Ticket:
     with hall.db.read() as s:
         return s.scalar(select(Ticket).where(Ticket.number == number))
@@ -49,29 +58,29 @@ def test_clerk_works_by_keyboard_while_a_second_browser_follows(hall, browser):
     both(pages, "#window-state", "关闭")
     expect(p1.locator("#btn-call")).to_be_disabled()
 
-    p1.keyboard.press("6")  # 开始服务
+    press(p1, "6")  # 开始服务
     both(pages, "#window-state", "服务中")
     both(pages, "#waiting-total", "5")
 
-    p1.keyboard.press("1")  # 叫号
+    press(p1, "1")  # 叫号
     both(pages, "#ticket-number", "B001")
     expect(p1.locator("#ticket-reason")).to_contain_text("B001")
     expect(p1.locator("#ticket-materials li")).to_have_text(["身份证"])
     both(pages, "#waiting-total", "4")
     assert ticket(hall, "B001").state == "called"
 
-    p1.keyboard.press("2")  # 重呼
+    press(p1, "2")  # 重呼
     both(pages, "#ticket-recalls", "1")
 
-    p1.keyboard.press("3")  # 过号
+    press(p1, "3")  # 过号
     both(pages, "#ticket-number", "—")
     for p in pages:
         expect(p.locator("#skipped")).to_contain_text("B001")
     assert ticket(hall, "B001").state == "skipped"
 
-    p1.keyboard.press("1")
+    press(p1, "1")
     both(pages, "#ticket-number", "B002")
-    p1.keyboard.press("4")  # 转移: A, first in line, Enter
+    press(p1, "4")  # 转移: A, first in line, Enter
     expect(p1.locator("#transfer-dialog")).to_be_visible()
     p1.keyboard.press("a")
     expect(p1.locator(".queue-choice.chosen")).to_have_attribute("data-queue", "A")
@@ -81,13 +90,13 @@ def test_clerk_works_by_keyboard_while_a_second_browser_follows(hall, browser):
     moved = ticket(hall, "B002")
     assert (moved.queue, moved.state) == ("A", "waiting")
 
-    p1.keyboard.press("1")
+    press(p1, "1")
     expect(p1.locator("#ticket-number")).not_to_have_text("—")
     called = p1.locator("#ticket-number").inner_text()
     expect(p2.locator("#ticket-number")).to_have_text(called)
-    p1.keyboard.press("7")  # 开始办理
+    press(p1, "7")  # 开始办理
     both(pages, "#ticket-state", "办理中")
-    p1.keyboard.press("5")  # 办结
+    press(p1, "5")  # 办结
     both(pages, "#ticket-number", "—")
     both(pages, "#served-today", "1")
     assert ticket(hall, called).state == "done"
@@ -98,9 +107,9 @@ def test_clerk_works_by_keyboard_while_a_second_browser_follows(hall, browser):
     expect(p1.locator("#ticket-number")).to_have_text(p2.locator("#ticket-number").inner_text())
 
     # 暂停 with a ticket at the window, then 恢复.
-    p2.keyboard.press("p")
+    press(p2, "p")
     both(pages, "#window-state", "暂停")
-    p2.keyboard.press("p")
+    press(p2, "p")
     both(pages, "#window-state", "服务中")
     assert p1.js_errors == [] and p2.js_errors == []
     p1.context.close()
@@ -159,7 +168,7 @@ def test_console_survives_a_server_restart_without_reloading(hall, browser):
     expect(p.locator("#conn")).to_have_attribute("data-state", "live")
     expect(p.locator("#ticket-number")).to_have_text("B001")
     assert p.evaluate("window.__notReloaded") is True
-    p.keyboard.press("5")
+    press(p, "5")
     expect(p.locator("#served-today")).to_have_text("1")
     p.context.close()
 
@@ -188,3 +197,33 @@ def test_admin_dashboard_is_live(hall, browser):
     expect(admin.locator("#windows tr[data-window='02'] td.wstate")).to_have_text("暂停")
     assert admin.js_errors == []
     admin.context.close()
+
+
+def test_consoles_on_two_server_processes_see_each_other(hall, browser):
+    """Two server processes on one database: a change on one reaches consoles on the other."""
+    from tests.fixtures_hall import start_server
+
+    hall.add_clerk("wangfang", "01", "王芳")
+    kiosk = hall.token("kiosk", device="kiosk-1")
+    hall.issue(kiosk)
+    hall.issue(kiosk)
+    second = start_server(hall.env, log_name="server2.log")
+    try:
+        p1 = login(browser, hall.url, "wangfang", CLERK_PASSWORD)
+        p2 = login(browser, second.url, "wangfang", CLERK_PASSWORD)
+        for p in (p1, p2):
+            expect(p.locator("#conn")).to_have_attribute("data-state", "live")
+        p1.keyboard.press("6")
+        expect(p2.locator("#window-state")).to_have_text("服务中")
+        press(p1, "1")
+        expect(p2.locator("#ticket-number")).to_have_text("B001")
+        press(p2, "3")  # skipped on the second server …
+        expect(p1.locator("#ticket-number")).to_have_text("—")
+        expect(p1.locator("#skipped")).to_contain_text("B001")
+        p1.keyboard.press("8")  # … called back by key on the first
+        expect(p2.locator("#ticket-number")).to_have_text("B001")
+        expect(p2.locator("#ticket-reason")).to_contain_text("窗口指定叫号")
+        p1.context.close()
+        p2.context.close()
+    finally:
+        second.stop()

@@ -3,7 +3,9 @@ no-shows after the recall limit, periods, and ratings on the five 好差评 leve
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+
+import uuid
 
 import pytest
 
@@ -12,22 +14,34 @@ from queue_server.db.engine import Database
 from queue_server.db.migrate import upgrade
 from queue_server.domain.model import WindowState
 from queue_server.service import Actor, HallService
+from queue_server.web import sessions, users
 from tests.fixtures_hall import small_hall
+from tests.fixtures_pg import postgres  # noqa: F401 — the PostgreSQL fixture
 from yizhan.clock import ManualClock
 from yizhan.config.model import HallConfig
 
 START = datetime.fromisoformat("2026-11-20T09:00:00+08:00")
 
 
-@pytest.fixture
-def hall(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'hall.db'}")
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request, tmp_path):
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'hall.db'}")
+    else:
+        pg = request.getfixturevalue("postgres")
+        db = Database(pg.create_database(f"stats_{uuid.uuid4().hex[:8]}"))
     upgrade(db.engine)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def hall(database):
+    db = database
     clock = ManualClock(START)
     svc = HallService(HallConfig.model_validate(small_hall(windows=2)), db, clock)
     svc.ensure_windows()
     yield svc, clock
-    db.dispose()
 
 
 def test_transfer_callback_and_no_show(hall):
@@ -87,3 +101,16 @@ def test_periods():
     assert stats.period_for("month", date(2026, 12, 31)) == stats.Period("month", date(2026, 12, 1), date(2027, 1, 1))
     assert stats.period_for("month", date(2026, 11, 5)).next().start == date(2026, 12, 1)
     assert stats.p90([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) == 9 and stats.p90([7]) == 7 and stats.p90([]) is None
+
+
+def test_sessions_on_both_databases(database):
+    now = START
+    user = users.create_user(database, now, "wangfang", "clerk-pass-2026", "clerk", display_name="王芳", window="01")
+    assert users.authenticate(database, now, "WangFang", "clerk-pass-2026").user.id == user.id  # names are case-insensitive
+    token = sessions.start(database, now, user)
+    sess = sessions.resolve(database, now, token)
+    assert (sess.username, sess.window, sess.principal().role) == ("wangfang", "01", "clerk")
+    assert [u.username for _t, u in sessions.active_sessions(database, now)] == ["wangfang"]
+    assert sessions.resolve(database, now + sessions.MAX_AGE + timedelta(seconds=1), token) is None  # expired
+    sessions.end(database, now, sess)
+    assert sessions.resolve(database, now, token) is None and sessions.active_sessions(database, now) == []

@@ -161,6 +161,7 @@
       toast(M.network, "error");
     } finally {
       busy = false;
+      updateButtons();
       await refresh();
     }
   }
@@ -214,6 +215,11 @@
     if (dlg.open || ev.ctrlKey || ev.metaKey || ev.altKey) return;
     const tag = (ev.target.tagName || "").toLowerCase();
     if (tag === "input" || tag === "textarea" || tag === "select") return;
+    if (ev.key === "8") {  // 重新叫号: the most recently skipped number is back at the window
+      ev.preventDefault();
+      if (!ev.repeat && state && state.skipped.length && !state.ticket && !busy) act("call", { ticket_id: state.skipped[0].id });
+      return;
+    }
     const b = keymap[ev.key.toLowerCase()];
     if (!b) return;
     ev.preventDefault();
