@@ -54,7 +54,7 @@
     const t = s.ticket;
     $("ticket-number").textContent = t ? t.number : "—";
     $("ticket-number").classList.toggle("empty", !t);
-    $("ticket-service").textContent = t ? t.service_name + "（" + t.queue + " " + t.queue_name + "）" : (w.state === "open" ? (s.waiting_total ? M.no_ticket : M.nobody) : M.open_first);
+    $("ticket-service").textContent = t ? (t.masked_name ? t.masked_name + " · " : "") + t.service_name + "（" + t.queue + " " + t.queue_name + "）" : (w.state === "open" ? (s.waiting_total ? M.no_ticket : M.nobody) : M.open_first);
     $("ticket-state").textContent = t ? M["state_" + t.state] || t.state : "";
     $("ticket-waited").textContent = t ? fmtDuration(t.waited_s) : "—";
     $("ticket-recalls").textContent = t ? String(t.recall_count) : "—";
