@@ -31,7 +31,7 @@ class TvApp(App):
         tv = self.service.cfg.tv
         load_style(tv.font)
         screen = TvScreen(self.service.clock, history=tv.history, flash_s=tv.flash_s)
-        self.sink = TvSink(screen, self.service.log)
+        self.sink = TvSink(screen, self.service.log, is_connected=lambda: self.service.messenger.connected)
         self.service.attach_tv(self.sink)
         return screen
 

@@ -118,7 +118,7 @@ class TvScreen(FloatLayout):
         self.hall_name = snap.hall_name
         if snap.notice != self.notice:
             self.notice = snap.notice
-        if not snap.connected:
+        if not snap.connected or snap.server_state == "offline":
             self.banner = t("display.tv.offline")
         elif snap.server_state == "stopped":
             self.banner = t("display.tv.server_stopped")
@@ -205,9 +205,14 @@ class TvSink:
     """Receives snapshots on the message thread and applies them on Kivy's thread; records a
     call in the announcement log when the frame showing it has been drawn."""
 
-    def __init__(self, screen: TvScreen, log: AnnouncementLog) -> None:
+    def __init__(self, screen: TvScreen, log: AnnouncementLog, is_connected=None) -> None:
         self.screen = screen
         self.log = log
+        # The broker going away sends no message: look at the link once a second.
+        self._is_connected = is_connected
+        self._link_ok = True
+        if is_connected is not None:
+            Clock.schedule_interval(self._check_link, 1.0)
         self._lock = threading.Lock()
         self._pushes: list[tuple[Snapshot, CallUpdate | None]] = []
         self._drawn_pending: list[CallUpdate] = []
@@ -243,6 +248,15 @@ class TvSink:
         self.screen.show(snap, fresh[-1] if fresh else None)
         self._drawn_pending.extend(fresh)
         self.screen.canvas.ask_update()
+
+    def _check_link(self, dt: float) -> None:
+        ok = bool(self._is_connected())
+        if ok != self._link_ok:
+            self._link_ok = ok
+            if not ok:
+                self.screen.banner = t("display.tv.offline")
+            elif self.screen.banner == t("display.tv.offline"):
+                self.screen.banner = ""
 
     def _on_flip(self, *args) -> None:
         if not self._drawn_pending:

@@ -93,3 +93,21 @@ def test_lost_server_link_shows_a_banner(tv):
     sink.push(snapshot(view, hall_name="大厅", notice="", history=8, by_name=False, connected=False), None)
     wait_for(lambda: screen.banner, pump=kivy_pump, what="the banner")
     assert "重连" in screen.banner
+
+
+def test_a_lost_broker_shows_the_banner_without_any_message(kivy_window, tmp_path):
+    from display_board.tv.screen import TvScreen, TvSink
+
+    clock = ManualClock(datetime.fromisoformat("2026-11-23T09:30:00+08:00"))
+    screen = TvScreen(clock)
+    kivy_window.add_widget(screen)
+    link = {"up": True}
+    sink = TvSink(screen, AnnouncementLog(tmp_path, clock, "tv-1"), is_connected=lambda: link["up"])
+    try:
+        link["up"] = False
+        wait_for(lambda: "重连" in screen.banner, pump=kivy_pump, what="the banner")
+        link["up"] = True
+        wait_for(lambda: screen.banner == "", pump=kivy_pump, what="the banner to go")
+    finally:
+        kivy_window.remove_widget(screen)
+    assert sink.frames_logged == 0
