@@ -94,3 +94,10 @@ def test_broken_config_stops_with_file_and_line(tmp_path):
     write_config(tmp_path, cfg)
     out = run(tmp_path)
     assert out.returncode == 1 and "hall.yaml:" in out.stderr and "lines" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_voice_template_without_the_number_is_refused_with_its_line(tmp_path):
+    cfg = display_hall_dict(voice={"engine": "espeak", "template": "请到{window}办理"})
+    write_config(tmp_path, cfg)
+    out = run(tmp_path)
+    assert out.returncode == 1 and "template" in out.stderr and "{number}" in out.stderr and "Traceback" not in out.stderr

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Strict(BaseModel):
@@ -49,6 +51,17 @@ class VoiceConfig(_Strict):
     speed: int = Field(165, ge=80, le=400, description="espeak words per minute")
     gap_s: float = Field(0.6, ge=0, le=5, description="silence between repeats")
     player: str = Field("auto", description="auto (paplay, aplay or sox play) or a command taking a WAV path")
+
+    @field_validator("template")
+    @classmethod
+    def _template(cls, v: str) -> str:
+        names = set(re.findall(r"\{(\w*)\}", v))
+        unknown = names - {"number", "window"}
+        if unknown:
+            raise ValueError(f"语音模板中的 {{{', '.join(sorted(unknown))}}} 无法识别；可用 {{number}}（票号）与 {{window}}（窗口）")
+        if "number" not in names:
+            raise ValueError("语音模板必须包含 {number}（票号），例如 请{number}号到{window}办理")
+        return v
 
 
 class DisplayConfig(_Strict):
