@@ -277,3 +277,50 @@ class SerialPortSimulator:
                         self.serial.write(reply)
             except (serial.SerialException, OSError):
                 return  # the line is gone; the test or operator starts a new simulator
+
+
+class TcpSimulator:
+    """Boards behind a TCP port (an Ethernet LED controller or a serial server), for `tcp://` addresses."""
+
+    def __init__(self, bus: BusSimulator, host: str = "127.0.0.1", port: int = 0) -> None:
+        import socket
+
+        self.bus = bus
+        self._server = socket.create_server((host, port))
+        self.port = self._server.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="led-sim-tcp", daemon=True)
+
+    def start(self) -> "TcpSimulator":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        try:
+            self._server.close()
+        except OSError:
+            pass
+        self._thread.join(2)
+
+    def _run(self) -> None:
+        self._server.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(0.2)
+                while not self._stop.is_set():
+                    try:
+                        data = conn.recv(4096)
+                    except TimeoutError:
+                        continue
+                    except OSError:
+                        break
+                    if not data:
+                        break
+                    reply = self.bus.feed(data)
+                    if reply:
+                        conn.sendall(reply)

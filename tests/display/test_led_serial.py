@@ -174,3 +174,22 @@ def test_a_port_that_disappears_is_logged_once_and_the_board_is_resynced_when_it
         sim.stop()
         line.terminate()
         line.wait(5)
+
+
+def test_a_board_over_tcp_speaks_the_same_frames(tmp_path, outputs):
+    from display_board.led.simulator import TcpSimulator
+
+    bus = BusSimulator({7: (1, 4)})
+    sim = TcpSimulator(bus).start()
+    try:
+        log = AnnouncementLog(tmp_path, clock(), "tv-1")
+        _, make = outputs
+        strip = make("window_strips", Link(f"tcp://127.0.0.1:{sim.port}", "strips"), log, board_kind="strip", brightness={7: 5})
+        view = HallView(HALL)
+        update = view.apply(topic("call"), call_payload("C042", "07"))
+        strip.show(7, [strip_line(None, "C042")], [update.call])
+        wait_for(lambda: strip.idle() and bus.texts(7) == ["C042"], what="C042 over TCP")
+        assert bus.boards[7].brightness == 5 and strip.healthy
+        assert [r["ticket"] for r in read_log(tmp_path)] == ["C042"]
+    finally:
+        sim.stop()

@@ -111,3 +111,17 @@ def test_a_lost_broker_shows_the_banner_without_any_message(kivy_window, tmp_pat
     finally:
         kivy_window.remove_widget(screen)
     assert sink.frames_logged == 0
+
+
+def test_a_burst_faster_than_frames_still_shows_every_call_in_order(tv, tmp_path):
+    """Twenty calls pushed before the TV draws a single frame: it catches up frame by frame,
+    and every call is in a drawn frame once."""
+    screen, sink = tv
+    view = HallView(HALL)
+    tickets = [f"A{i:03d}" for i in range(1, 21)]
+    for t in tickets:
+        update = feed(view, "call", call_payload(t, "02"))
+        sink.push(snapshot(view, hall_name="大厅", notice="", history=8, by_name=False, connected=True), update)
+    wait_for(lambda: len([r for r in read_log(tmp_path) if r["output"] == "tv"]) >= 20, pump=kivy_pump, what="20 TV records")
+    assert [r["ticket"] for r in read_log(tmp_path) if r["output"] == "tv"] == tickets
+    assert screen.current_ticket == "A020"
