@@ -52,7 +52,13 @@ def main(argv: list[str]) -> int:
 
     from yizhan.messaging import topics
     from yizhan.messaging.dedup import Deduplicator, EventHandler
-    from yizhan.messaging.factory import MessagingConfigError, build_messenger
+    from yizhan.messaging.factory import (
+        MessagingConfigError,
+        broker_address,
+        build_messenger,
+        device_status_payload,
+        device_will,
+    )
 
     from wechat_bridge.bridge import Bridge
     from wechat_bridge.sender import Sender
@@ -65,12 +71,26 @@ def main(argv: list[str]) -> int:
     bridge = Bridge(cfg.wechat, server, sender, workers=args.workers)
     hall = cfg.hall.id
     try:
+        # The bridge reports itself as a device (its MQTT user name, which the broker's ACL lets
+        # it write status for): the manager's console shows when it is down.
+        device = broker_address(settings).username or "yizhan-wechat"
         # A persistent session (stable client id, clean_session=False): the broker keeps the
         # hall's events for the bridge while it restarts, so none is missed.
-        messenger = build_messenger(settings, client_id=f"yizhan-wechat-{hall}", clean_session=False)
+        messenger = build_messenger(settings, client_id=f"yizhan-wechat-{hall}", clean_session=False,
+                                    will=device_will(hall, device, "wechat"))
     except MessagingConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
+
+    def report_online() -> None:
+        parts = {"notices": {"ok": True, "detail": f"sent {bridge.sent}, not delivered {bridge.failed}"}}
+        try:
+            messenger.publish(topics.device_status(hall, device), device_status_payload(hall, device, "wechat", "online", parts),
+                              retain=True)
+        except Exception as exc:  # a status is not worth stopping for; the next connect sends it again
+            logger.warning("could not publish the bridge's status: %s", exc)
+
+    messenger.on_connect(report_online)
     bridge.start()
     messenger.subscribe(topics.all_tickets(hall), EventHandler(bridge.on_event, dedup=Deduplicator(), hall=hall))
     messenger.start()
@@ -88,6 +108,10 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, on_signal)
     while not quit_.wait(1.0):
         pass
+    try:  # a clean disconnect sends no last will: say it ourselves
+        messenger.publish(topics.device_status(hall, device), device_status_payload(hall, device, "wechat", "offline"), retain=True)
+    except Exception as exc:
+        logger.warning("could not publish the bridge's offline status: %s", exc)
     messenger.stop()  # no new events; the broker keeps later ones for the next start
     bridge.stop()
     logger.info("WeChat bridge stopped: %s notices sent, %s not delivered", bridge.sent, bridge.failed)

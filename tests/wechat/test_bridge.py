@@ -140,8 +140,11 @@ def test_restarted_bridge_sends_no_duplicate(hall, fake_wechat, bridge_factory, 
     observer = Collector()
     watcher = messenger_factory(broker, "yizhan-wechat", client_id="test-observer")
     watcher.subscribe(topics.all_tickets(HALL_ID), observer)
+    health = Collector()
+    watcher.subscribe(topics.device_status(HALL_ID, "yizhan-wechat"), health)
     first = bridge_factory("--backoff", "0.05")
     bridge_ready(hall, fake_wechat, first)
+    health.wait_for(lambda ms: ms and json.loads(ms[-1].payload)["state"] == "online", what="the bridge reporting online")
     tickets = [hall.issue() for _ in range(5)]
     mine = tickets[-1]
     follower = openid()
@@ -151,6 +154,7 @@ def test_restarted_bridge_sends_no_duplicate(hall, fake_wechat, bridge_factory, 
     hall.clerk("05", "finish")
     fake_wechat.wait_for(lambda f: len(f.for_openid(follower)) == 1, what="the first 'ahead' notice")
     assert first.stop() == 0
+    health.wait_for(lambda ms: json.loads(ms[-1].payload)["state"] == "offline", what="the bridge reporting offline")
 
     # While the bridge is down the line moves on to 2, then 1 ahead.
     for _ in range(2):
