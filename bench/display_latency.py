@@ -62,6 +62,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--gap", type=float, default=0.3, help="seconds between calls in the steady run")
     parser.add_argument("--no-tv", action="store_true", help="a display process without a TV (LED and voice only)")
+    parser.add_argument("--notice-fps", type=int, default=None, help="tv.notice_fps (0 = a still notice)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="display-bench-"))
     broker = hall_broker(work / "broker").start()
@@ -73,6 +74,8 @@ def main() -> int:
     cfg = display_hall_dict()
     if args.no_tv:
         cfg["displays"][0]["tv"]["enabled"] = False
+    if args.notice_fps is not None:
+        cfg["displays"][0]["tv"]["notice_fps"] = args.notice_fps
     (work / "config" / "hall.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
     expected_parts = ("led_board", "window_strips", "voice") + (() if args.no_tv else ("tv",))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("YIZHAN_", "KIVY_"))} | {

@@ -30,7 +30,7 @@ class TvApp(App):
     def build(self) -> TvScreen:
         tv = self.service.cfg.tv
         load_style(tv.font)
-        screen = TvScreen(self.service.clock, history=tv.history, flash_s=tv.flash_s)
+        screen = TvScreen(self.service.clock, history=tv.history, flash_s=tv.flash_s, notice_fps=tv.notice_fps)
         self.sink = TvSink(screen, self.service.log, is_connected=lambda: self.service.messenger.connected)
         self.service.attach_tv(self.sink)
         return screen

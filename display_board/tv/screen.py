@@ -73,9 +73,10 @@ class TvScreen(FloatLayout):
     recent_title = StringProperty("")
     notice = StringProperty("")
     notice_offset = NumericProperty(0)
+    notice_fps = NumericProperty(15)
     flash_on = BooleanProperty(False)
 
-    def __init__(self, hall_clock: HallClock, history: int = 8, flash_s: float = 5.0, **kw) -> None:
+    def __init__(self, hall_clock: HallClock, history: int = 8, flash_s: float = 5.0, notice_fps: int = 15, **kw) -> None:
         super().__init__(**kw)
         self.hall_clock = hall_clock
         self.history_n = history
@@ -89,9 +90,11 @@ class TvScreen(FloatLayout):
         self._flash_event = None
         self.tick_clock()
         Clock.schedule_interval(lambda dt: self.tick_clock(), 1.0)
-        # 15 steps a second: smooth enough to read, and half the frames a 30 fps marquee costs a
-        # software-rendered TV (every frame delays the next label upload, see TvLabel).
-        Clock.schedule_interval(self._scroll_notice, 1 / 15)
+        # 15 steps a second by default: smooth enough to read, and half the frames a 30 fps
+        # marquee costs a software-rendered TV (every frame delays the next label upload).
+        self.notice_fps = notice_fps
+        if notice_fps > 0:
+            Clock.schedule_interval(self._scroll_notice, 1 / notice_fps)
         self.show(None)
 
     # -- time and notice -----------------------------------------------------------------
@@ -101,6 +104,8 @@ class TvScreen(FloatLayout):
         self.clock_text = f"{t('display.tv.date', y=now.year, m=now.month, d=now.day, weekday=weekday)}  {now:%H:%M:%S}"
 
     def _scroll_notice(self, dt: float) -> None:
+        if self.notice_fps <= 0:
+            return
         label = self.ids.notice
         span = self.ids.notice_box.width + label.width
         # ~ 4 characters a second at 1080p: slow enough to read from the back of the hall.

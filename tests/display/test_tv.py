@@ -125,3 +125,18 @@ def test_a_burst_faster_than_frames_still_shows_every_call_in_order(tv, tmp_path
     wait_for(lambda: len([r for r in read_log(tmp_path) if r["output"] == "tv"]) >= 20, pump=kivy_pump, what="20 TV records")
     assert [r["ticket"] for r in read_log(tmp_path) if r["output"] == "tv"] == tickets
     assert screen.current_ticket == "A020"
+
+
+def test_a_still_notice_is_centred_and_readable(kivy_window):
+    from display_board.tv.screen import TvScreen
+
+    screen = TvScreen(ManualClock(datetime.fromisoformat("2026-11-23T09:30:00+08:00")), notice_fps=0)
+    kivy_window.add_widget(screen)
+    screen.size = kivy_window.size
+    try:
+        screen.notice = "过号请到窗口咨询"
+        box, label = screen.ids.notice_box, screen.ids.notice
+        wait_for(lambda: label.width > 1 and abs(label.center_x - box.center_x) < 2, pump=kivy_pump, what="the centred notice")
+        assert box.x <= label.x and label.right <= box.right
+    finally:
+        kivy_window.remove_widget(screen)

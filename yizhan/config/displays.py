@@ -39,6 +39,7 @@ class TvConfig(_Strict):
     history: int = Field(8, ge=1, le=20)
     flash_s: float = Field(5.0, ge=0, le=30)
     font: str = Field("", description="a Simplified Chinese font file; empty = WenQuanYi Micro Hei or Noto Sans CJK SC")
+    notice_fps: int = Field(15, ge=0, le=60, description="steps a second of the scrolling notice; 0 = a still notice (weak TV PCs)")
 
 
 class VoiceConfig(_Strict):
