@@ -66,6 +66,23 @@ def test_signed_scan_binds_and_the_follower_is_notified(hall, fake_wechat, bridg
     assert fake_wechat.problems == []
 
 
+def test_ticket_follow_qr_is_a_parametric_code_until_closing(hall, fake_wechat):
+    ticket = hall.issue()
+    r = hall.http.get(f"{hall.url}/api/v1/tickets/{ticket['id']}/wechat-qr", headers={"Authorization": f"Bearer {hall.kiosk}"})
+    assert r.status_code == 200, r.text
+    assert r.json()["url"].startswith("http://weixin.qq.com/q/")
+    assert r.json()["expires_at"].startswith("2026-11-23T17:30:00")
+    [qr] = fake_wechat.qrcodes
+    assert qr["scene"] == ticket["token"]
+    # issued at 09:30 (plus the seconds the test took): 8 h to closing at 17:30, plus 30 min of grace
+    assert 8 * 3600 < qr["expire_seconds"] <= 8.5 * 3600
+    # asked again (the kiosk reprints): the same code, WeChat is not asked twice
+    again = hall.http.get(f"{hall.url}/api/v1/tickets/{ticket['id']}/wechat-qr", headers={"Authorization": f"Bearer {hall.kiosk}"})
+    assert again.json()["url"] == r.json()["url"] and len(fake_wechat.qrcodes) == 1
+    assert hall.http.get(f"{hall.url}/api/v1/tickets/{ticket['id']}/wechat-qr").status_code == 401
+    assert fake_wechat.problems == []
+
+
 def test_bad_signature_replay_and_unknown_ticket_are_refused(hall, fake_wechat):
     ticket = hall.issue()
     intruder = openid()

@@ -185,3 +185,13 @@ def test_phone_page_token_expires_with_its_day(store):
     gone = client.get(f"/t/{ticket.token}")
     assert gone.status_code == 410 and "号票已过期" in gone.text
     assert client.get("/t/unknown-token-xyz").status_code == 404
+
+
+def test_subscribe_notification_shape():
+    cfg = WX.model_copy(update={"message": "subscribe"})
+    ticket = {"number": "B003", "queue_name": "户籍证件", "window_name": "12号窗口"}
+    path, body = message(cfg, Notice("ahead:1", 0), {"type": "ahead", "ahead": 0, "at": "2026-11-23T10:02:00+08:00"},
+                         ticket, "oOPENID", "https://zwfw.example.gov.cn/t/tok", 9)
+    assert path == "/cgi-bin/message/subscribe/bizsend"
+    assert set(body) == {"touser", "template_id", "page", "data"}
+    assert body["data"]["thing5"]["value"] == "下一位就是您，请回大厅"
