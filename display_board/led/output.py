@@ -151,9 +151,10 @@ class LedOutput:
                 self._busy = False
 
     def _handle(self, job: _Job) -> None:
-        self._desired[job.address] = job.lines
+        batch = [job]
         if job.address in self._silent:
-            # An unanswering board gets only the newest state: a backlog would delay every later call.
+            # A board that does not answer costs a timeout per frame: take everything queued, give
+            # each unanswering board only its newest state, and the others all theirs, in order.
             while True:
                 try:
                     nxt = self._jobs.get_nowait()
@@ -162,17 +163,24 @@ class LedOutput:
                 if nxt is _STOP:
                     self._jobs.put(_STOP)
                     break
-                self._desired[nxt.address] = nxt.lines
-        if not self.link.is_open:
-            return
-        try:
-            confirmed = self._send_lines(job.address, self._desired[job.address])
-        except LinkDown as exc:
-            self._port_down(str(exc))
-            return
-        if confirmed:
-            for call in job.calls:
-                self.log.record("led", event_id=call.event_id, ticket=call.ticket, window=call.window, recall=call.recall, board=self.board_kind)
+                batch.append(nxt)
+        newest = {j.address: j for j in batch}
+        for j in batch:
+            self._desired[j.address] = j.lines
+        for j in batch:
+            if j.address in self._silent and newest[j.address] is not j:
+                continue
+            if not self.link.is_open:
+                return
+            try:
+                confirmed = self._send_lines(j.address, j.lines)
+            except LinkDown as exc:
+                self._port_down(str(exc))
+                return
+            if confirmed:
+                for call in j.calls:
+                    self.log.record("led", event_id=call.event_id, ticket=call.ticket, window=call.window,
+                                    recall=call.recall, board=self.board_kind)
 
     def _request(self, address: int, make) -> bool:
         try:

@@ -193,3 +193,19 @@ def test_a_board_over_tcp_speaks_the_same_frames(tmp_path, outputs):
         assert [r["ticket"] for r in read_log(tmp_path)] == ["C042"]
     finally:
         sim.stop()
+
+
+def test_a_silent_strip_does_not_hold_up_the_others_on_its_bus(tmp_path, pty_bus, outputs):
+    bus, port = pty_bus({1: (1, 4), 2: (1, 4)})  # strip 3 is configured but not on the bus
+    log = AnnouncementLog(tmp_path, clock(), "tv-1")
+    _, make = outputs
+    strips = make("window_strips", Link(f"serial://{port}", "strips", reply_timeout=0.1), log, board_kind="strip",
+                  brightness={1: 12, 2: 12, 3: 12}, retry_s=0.2)
+    view = HallView(HALL)
+    for i, window in enumerate(["03", "01", "03", "02", "03", "01"], start=1):
+        update = view.apply(topic("call"), call_payload(f"B{i:03d}", window))
+        strips.show(int(window), [strip_line(None, update.call.ticket)], [update.call])
+    wait_for(strips.idle, what="the strips")
+    assert bus.texts(1) == ["B006"] and bus.texts(2) == ["B004"]
+    assert not strips.healthy and "地址 3" in strips.problem
+    assert [r["ticket"] for r in read_log(tmp_path)] == ["B002", "B004", "B006"]
