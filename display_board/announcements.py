@@ -59,3 +59,26 @@ def read_log(state_dir: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def recent_event_ids(state_dir: Path, display: str, max_bytes: int = 4 * 1024 * 1024) -> list[str]:
+    """The event ids this display recorded lately (the file's tail only: it grows all year)."""
+    path = Path(state_dir) / FILE_NAME
+    if not path.exists():
+        return []
+    with path.open("rb") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(max(0, size - max_bytes))
+        data = fh.read()
+    lines = data.split(b"\n")
+    if size > max_bytes:
+        lines = lines[1:]  # the first line is cut
+    ids = []
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue  # a torn line from a crash
+        if isinstance(rec, dict) and rec.get("display") == display and isinstance(rec.get("event_id"), str):
+            ids.append(rec["event_id"])
+    return ids

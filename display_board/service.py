@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from display_board.announcements import AnnouncementLog, read_log
+from display_board.announcements import AnnouncementLog, recent_event_ids
 from display_board.led.layout import board_lines, strip_line
 from display_board.led.link import Link
 from display_board.led.output import LedOutput
@@ -73,7 +73,7 @@ class DisplayService:
         self.simulate = simulate
         self.log = AnnouncementLog(self.state_dir, clock, display.id)
         # Calls already shown or spoken before a restart are not repeated when the broker replays them.
-        seed = [r["event_id"] for r in read_log(self.state_dir)[-20000:] if r.get("event_id") and r.get("display") == display.id]
+        seed = recent_event_ids(self.state_dir, display.id)
         self.view = HallView(
             hall.hall.id,
             history=display.tv.history if display.tv else 8,

@@ -222,3 +222,18 @@ def test_last_will_marks_the_display_offline_when_it_vanishes(mosquitto, messeng
     finally:
         proxy.down()
         service.stop()
+
+
+def test_a_restarted_display_does_not_announce_a_call_again(server, start_display):
+    """The broker replays a call the display already spoke (its session was persistent):
+    the ids in announcements.jsonl keep it from being said twice."""
+    service, _ = start_display(with_tv=False)
+    replayed = call_payload("D001", "02", event_id="call-d001")
+    server.publish(topics.call(HALL), replayed)
+    wait_for(lambda: records(service, "voice") and service.idle(), what="D001 spoken")
+    service.stop()
+    service2, _ = start_display(with_tv=False)
+    server.publish(topics.call(HALL), replayed)
+    publish_call(server, "D002", "02")
+    wait_for(lambda: ("D002", 0) in records(service2, "voice") and service2.idle(), what="D002 spoken")
+    assert records(service2, "voice") == [("D001", 0), ("D002", 0)]
