@@ -144,7 +144,8 @@ def dashboard_state(svc: HallService, alert_wait_s: int) -> dict:
         bad = [name for name, part in (d.parts or {}).items() if isinstance(part, dict) and not part.get("ok", True)]
         details = {name: (part or {}).get("detail", "") for name, part in (d.parts or {}).items() if isinstance(part, dict)}
         dev_rows.append({"device": d.device, "kind": d.kind, "state": d.state, "ok": d.state == "online" and not bad,
-                         "bad_parts": [f"{part_name(n)}{('：' + details[n]) if details.get(n) else ''}" for n in bad], "updated_at": _iso(d.updated_at)})
+                         "bad_parts": [f"{part_name(n)}{('：' + details[n]) if details.get(n) else ''}" for n in bad], "updated_at": _iso(d.updated_at),
+                         "updated": d.updated_at.astimezone(svc.clock.tz).strftime("%H:%M:%S")})
         if d.state != "online" or bad:
             alerts.append(t("admin.alert_device", device=d.device, problem="、".join(dev_rows[-1]["bad_parts"]) or t(f"admin.device_{d.state}")))
     return {

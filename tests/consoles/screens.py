@@ -49,7 +49,7 @@ def main(argv: list[str]) -> int:
         services = [("GA01", True), ("GA02", True), ("RS01", True), ("ZH01", True), ("ZH02", False), ("YB01", True)]
         for back in range(7, 2, -1):  # Monday–Friday of last week
             day = (now - timedelta(days=back)).replace(hour=8, minute=30)
-            simulate_day(svc, clock, day, day.replace(hour=16, minute=30), clerks, services, seed=back, arrivals_per_min=1.6)
+            simulate_day(svc, clock, day, day.replace(hour=12, minute=0), clerks, services, seed=back, arrivals_per_min=1.6)
             for w in windows:
                 clock.advance(600)
                 try:
@@ -114,7 +114,7 @@ def shoot(url: str, out: Path) -> None:
         page.click("button[type=submit]")
         expect(page.locator("#conn")).to_have_attribute("data-state", "live")
         expect(page.locator("#windows tbody tr").first).to_be_visible()
-        page.screenshot(path=str(out / "admin.png"))
+        page.screenshot(path=str(out / "admin.png"), full_page=True)
         page.goto(url + "/admin/stats?period=week&date=2026-11-16")
         page.set_viewport_size({"width": 1366, "height": 1700})
         page.screenshot(path=str(out / "admin-stats.png"))

@@ -120,8 +120,11 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout", include_in_schema=False)
 async def logout(request: Request) -> Response:
-    sess, _form = await form_session(request, "admin", "clerk")
-    sessions.end(request.app.state.db, request.app.state.clock.now(), sess)
+    if sessions.from_request(request) is not None:
+        sess, _form = await form_session(request, "admin", "clerk")
+        sessions.end(request.app.state.db, request.app.state.clock.now(), sess)
+    elif "text/html" not in request.headers.get("accept", ""):
+        raise CommandError(401, "unauthorized")
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(sessions.COOKIE, path="/")
     return resp

@@ -49,7 +49,7 @@
       cell(tr, d.kind);
       const td = cell(tr, d.ok ? M.ok : (d.bad_parts.join("；") || M[d.state === "offline" ? "offline_dev" : d.state] || d.state));
       dot(td, d.ok ? "ok" : "bad");
-      cell(tr, new Date(d.updated_at).toLocaleTimeString("zh-CN", { hour12: false }));
+      cell(tr, d.updated);  // the hall's local time, whatever the browser's time zone
       return tr;
     }) : [Object.assign(document.createElement("tr"), { innerHTML: "<td colspan=4 class=muted></td>" })]));
     if (!s.devices.length) $("devices").tBodies[0].querySelector("td").textContent = M.none;
