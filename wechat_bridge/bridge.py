@@ -116,7 +116,7 @@ class Bridge:
         results = None
         for attempt in range(self.claim_retries + 1):
             try:
-                results = self.server.claim([(j.ticket_token, j.notice.kind) for j in jobs])
+                results = self.server.claim([(j.ticket_token, j.notice.kind, j.event.get("at")) for j in jobs])
                 break
             except ServerUnavailable as exc:
                 if attempt == self.claim_retries or self.stop_event.is_set():

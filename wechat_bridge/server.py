@@ -42,9 +42,9 @@ class ServerApi:
         resp.raise_for_status()
         return resp
 
-    def claim(self, items: list[tuple[str, str]]) -> list[dict]:
-        """Claims (ticket token, kind) notices in one request; one result per item."""
-        body = {"items": [{"ticket_token": tok, "kind": kind} for tok, kind in items]}
+    def claim(self, items: list[tuple[str, str, str | None]]) -> list[dict]:
+        """Claims (ticket token, kind, event time) notices in one request; one result per item."""
+        body = {"items": [{"ticket_token": tok, "kind": kind} | ({"at": at} if at else {}) for tok, kind, at in items]}
         return self._call("POST", "/wechat/claims", json=body).json()["results"]
 
     def failed(self, notice_id: int, errcode: int | None) -> None:

@@ -28,6 +28,17 @@ NEW_ROUND_ACTIONS = ("skip", "no_show", "rejoin", "transfer")
 GONE_ERRORS = frozenset({43004, 43101, 40003})
 
 
+def state_fits(kind: str, state: str) -> bool:
+    """A notice is only claimed while it is still true: no '1 ahead' once called."""
+    if kind.startswith("ahead:"):
+        return state == "waiting"
+    if kind == "called":
+        return state in ("called", "serving")
+    if kind == "skipped":
+        return state in ("skipped", "no_show")
+    return True
+
+
 @dataclass(frozen=True)
 class BindResult:
     outcome: str  # bound | already | unknown | expired | over
@@ -88,13 +99,14 @@ class WechatStore:
         with self.db.read() as s:
             return s.scalar(select(func.count()).select_from(WechatNotice).where(WechatNotice.sent_at >= self._start_of(self.svc.today()))) or 0
 
-    def claim(self, ticket_token: str, kind: str, quota: int) -> tuple[Ticket | None, list[Claimed], bool]:
-        return self.claim_many([(ticket_token, kind)], quota)[0]
+    def claim(self, ticket_token: str, kind: str, quota: int, at: datetime | None = None) -> tuple[Ticket | None, list[Claimed], bool]:
+        return self.claim_many([(ticket_token, kind, at)], quota)[0]
 
-    def claim_many(self, items: list[tuple[str, str]], quota: int) -> list[tuple[Ticket | None, list[Claimed], bool]]:
-        """For each (ticket token, kind): (ticket, notices to send now, quota exhausted).
-        Only followers who have not had this notice yet are claimed; one transaction for
-        the whole batch, so a busy bridge costs the database one write per batch."""
+    def claim_many(self, items: list[tuple[str, str, datetime | None]], quota: int) -> list[tuple[Ticket | None, list[Claimed], bool]]:
+        """For each (ticket token, kind, time of the event): (ticket, notices to send now,
+        quota exhausted). Only followers who have not had this notice yet are claimed, and
+        only while the ticket is still in the state the notice speaks of; one transaction
+        for the whole batch, so a busy bridge costs the database one write per batch."""
         for attempt in (0, 1):
             try:
                 return self._claim_many(items, quota)
@@ -104,10 +116,10 @@ class WechatStore:
                     raise
         raise AssertionError("unreachable")
 
-    def _claim_many(self, items: list[tuple[str, str]], quota: int) -> list[tuple[Ticket | None, list[Claimed], bool]]:
+    def _claim_many(self, items: list[tuple[str, str, datetime | None]], quota: int) -> list[tuple[Ticket | None, list[Claimed], bool]]:
         now = self.svc.now()
         today = self.svc.today(now)
-        tokens = sorted({tok for tok, _ in items})
+        tokens = sorted({tok for tok, _, _ in items})
         with self.db.write() as s:
             tickets = {t.token: t for t in s.scalars(select(Ticket).where(Ticket.token.in_(tokens)))}
             followers: dict[str, list[str]] = {}
@@ -117,22 +129,26 @@ class WechatStore:
             done = set(s.execute(select(WechatNotice.ticket_token, WechatNotice.openid, WechatNotice.kind).where(
                 WechatNotice.ticket_token.in_(list(followers)))).tuples()) if followers else set()
             followed_ids = [t.id for tok, t in tickets.items() if tok in followers]
-            rounds: dict[int, int] = {}
+            # When each followed ticket started a new round (skip, rejoin, transfer).
+            round_starts: dict[int, list[datetime]] = {}
             if followed_ids:
-                stmt = (select(TicketEvent.ticket_id, func.count())
-                        .where(TicketEvent.ticket_id.in_(followed_ids), TicketEvent.action.in_(NEW_ROUND_ACTIONS))
-                        .group_by(TicketEvent.ticket_id))
-                rounds = {ticket_id: n for ticket_id, n in s.execute(stmt)}
+                stmt = select(TicketEvent.ticket_id, TicketEvent.at).where(
+                    TicketEvent.ticket_id.in_(followed_ids), TicketEvent.action.in_(NEW_ROUND_ACTIONS))
+                for ticket_id, at in s.execute(stmt):
+                    round_starts.setdefault(ticket_id, []).append(at)
             used: int | None = None
             out: list[tuple[Ticket | None, list[Claimed], bool]] = []
             pending: list[tuple[int, WechatNotice]] = []
-            for index, (tok, kind) in enumerate(items):
+            for index, (tok, kind, at) in enumerate(items):
                 ticket = tickets.get(tok)
-                if ticket is None or ticket.day != today:
+                if ticket is None or ticket.day != today or not state_fits(kind, ticket.state):
                     out.append((ticket, [], False))
                     continue
-                if rounds.get(ticket.id):
-                    kind = f"{kind}#{rounds[ticket.id]}"
+                # The round the *event* belongs to (a late copy of an old event stays in its round).
+                starts = round_starts.get(ticket.id, [])
+                n = sum(1 for t in starts if at is None or t < at)
+                if n:
+                    kind = f"{kind}#{n}"
                 todo = [o for o in followers.get(tok, []) if (tok, o, kind) not in done]
                 if not todo:
                     out.append((ticket, [], False))

@@ -147,7 +147,7 @@ def test_bindings_claims_and_end_of_day(store):
     st.failed(next(c.id for c in first if c.openid == "oBBB"), 43004)
     assert st.followers(ticket.token) == ["oAAA"]
     # the daily quota stops claims
-    assert st.claim(ticket.token, "called", quota=1)[2] is True
+    assert st.claim(ticket.token, "ahead:1", quota=1)[2] is True
     # a follower stops notices
     assert st.unbind("oAAA") == 1 and st.followers(ticket.token) == []
     # skipped, back in line and called again: the second call is a new notice
@@ -162,6 +162,11 @@ def test_bindings_claims_and_end_of_day(store):
     svc.call_next("05", clerk)
     assert [c.openid for c in st.claim(ticket.token, "called", quota=100)[1]] == ["oDDD"]
     assert st.claim(ticket.token, "called", quota=100)[1] == []
+    # a late copy of the first call's event (its time is before the skip) belongs to the first round: nothing
+    first_call_at = datetime.fromisoformat("2026-11-23T09:30:00+08:00")
+    assert st.claim(ticket.token, "called", quota=100, at=first_call_at)[1] == []
+    # a notice that is no longer true is not claimed at all
+    assert st.claim(ticket.token, "ahead:1", quota=100)[1] == []
     # next day: the token no longer binds, and yesterday's bindings and notices are deleted
     clock.advance(days=1)
     assert st.bind(ticket.token, "oCCC").outcome == "expired"

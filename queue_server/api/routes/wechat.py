@@ -8,7 +8,7 @@ import logging
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import PlainTextResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from yizhan.i18n import t
 
@@ -102,6 +102,7 @@ class ClaimItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ticket_token: str = Field(min_length=8, max_length=48)
     kind: str = Field(pattern=r"^(ahead:\d{1,2}|called|skipped)$")
+    at: AwareDatetime | None = Field(None, description="the event's `at`: which round of the ticket it belongs to")
 
 
 class ClaimRequest(BaseModel):
@@ -148,7 +149,7 @@ def claim(body: ClaimRequest, request: Request, _p: Principal = Depends(require(
     cfg = rt.service.cfg
     base = _public_base(request)
     results = []
-    for ticket, notices, exhausted in rt.store.claim_many([(i.ticket_token, i.kind) for i in body.items], quota):
+    for ticket, notices, exhausted in rt.store.claim_many([(i.ticket_token, i.kind, i.at) for i in body.items], quota):
         if ticket is None:
             results.append({"ticket": None, "notices": [], "quota_exhausted": False, "url": None})
             continue
