@@ -15,6 +15,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk.core.kiosk import KioskCore
 from kiosk.core.views import Screen
 from kiosk.ui.screens import SCREENS, load_kv
+from kiosk.core.runtime import QueuePost
 from kiosk.ui.theme import register_font
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class KioskApp(App):
         self._handler = _Apologise(self)
         self._refresh = Clock.create_trigger(self._apply, -1)
         self._events: list = []
+        self._inbox = QueuePost()  # results from worker threads, run on the UI thread each frame
 
     # ---- helpers used by kv ----------------------------------------------------------------
     def tr(self, key: str, _lang: str | None = None, **kw: object) -> str:
@@ -82,6 +84,7 @@ class KioskApp(App):
 
     def on_start(self) -> None:
         self._events = [
+            Clock.schedule_interval(self._drain, 0),
             Clock.schedule_interval(self._tick, 0.2),
             Clock.schedule_interval(self._clock, 1.0),
         ]
@@ -98,8 +101,13 @@ class KioskApp(App):
 
     # ---- the bridge from the core ---------------------------------------------------------------
     def _post(self, fn) -> None:
-        """Called from worker threads: the callback runs on the UI thread at the next frame."""
-        Clock.schedule_once(lambda _dt: fn(), -1)
+        """Called from worker threads: the callback runs on the UI thread at the next frame
+        (a queue drained by a Clock interval; scheduling on the Clock from another thread was
+        measured to wait much longer)."""
+        self._inbox(fn)
+
+    def _drain(self, _dt: float) -> None:
+        self._inbox.drain()
 
     def _touched(self, _win, _touch) -> None:
         if self.core is not None:

@@ -33,6 +33,16 @@ def _yizhan() -> list[str]:
     return [sys.executable, "-m", "yizhan.cli"]
 
 
+def _die_with_parent() -> None:
+    """The server goes when its parent goes, even on SIGKILL (Linux PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 class LocalServer:
     def __init__(self, config_dir: Path | str, now: str, state_dir: Path | None = None, port: int | None = None) -> None:
         self.config_dir = Path(config_dir)
@@ -76,7 +86,9 @@ class LocalServer:
     def start(self, timeout: float = 30.0) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(_yizhan() + ["server"], env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            _yizhan() + ["server"], env=self.env(), stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

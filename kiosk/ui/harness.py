@@ -88,9 +88,8 @@ class Harness:
         x, y = widget.to_window(*widget.center)
         touch = UnitTestTouch(x, y)
         touch.touch_down()
-        self.pump(1)
         touch.touch_up()
-        self.pump(2)
+        self.pump(1)
 
     def tap(self, action: str) -> None:
         self.tap_widget(self.button(action))

@@ -9,7 +9,6 @@ from pathlib import Path
 from kivy.animation import Animation
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.core.image import Image as CoreImage
 from kivy.factory import Factory
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty
@@ -89,7 +88,19 @@ class KioskScreen(Screen):
 
 
 class HomeScreen(KioskScreen):
+    _built_for: tuple = ()
+
     def refresh(self) -> None:
+        # Built again only when language, elder mode or orientation change: new labels mean new
+        # GL textures, which a software renderer does not give back (measured), so widgets are reused.
+        app = _app()
+        key = (app.core.lang, app.core.elder, app.portrait, app.scale)
+        if key == self._built_for:
+            return
+        self._built_for = key
+        self._build()
+
+    def _build(self) -> None:
         core = _app().core
         fn = self.ids.functions
         fn.clear_widgets()
@@ -134,6 +145,22 @@ class HomeScreen(KioskScreen):
 
 
 class ServicesScreen(KioskScreen):
+    _buttons: list = []
+
+    def _pool(self, grid, n: int) -> list:
+        """Service buttons are reused page after page (see HomeScreen.refresh on textures)."""
+        core = _app().core
+        if len(self._buttons) < n:
+            for _ in range(n - len(self._buttons)):
+                b = KButton()
+                b.bind(on_release=lambda b: core.choose_service(b.action.split(":", 1)[1]) if b.action else None)
+                self._buttons = self._buttons + [b]
+        if list(reversed(grid.children)) != self._buttons[:n]:
+            grid.clear_widgets()
+            for b in self._buttons[:n]:
+                grid.add_widget(b)
+        return self._buttons[:n]
+
     def refresh(self) -> None:
         app = _app()
         core = app.core
@@ -149,9 +176,13 @@ class ServicesScreen(KioskScreen):
         self.ids.hint.text = tr("kiosk.services.hint_guide" if v.purpose is Purpose.GUIDE else "kiosk.services.hint_take")
         codes, page, pages = core.service_page()
         items = self.ids.svc_list
-        items.clear_widgets()
+        per = core.services_per_page()
+        pool = self._pool(items, per)
         small = int(app.scale * 28)
-        for code in codes:
+        for b, code in zip(pool, codes + [None] * (per - len(codes))):
+            if code is None:
+                b.text, b.action, b.opacity, b.disabled = "", "", 0, True
+                continue
             s = core.catalogue.service(code)
             live = core.live.get(s.queue)
             line = core.catalogue.queue_name(s.queue)
@@ -162,17 +193,10 @@ class ServicesScreen(KioskScreen):
                     line += " · " + tr("kiosk.services.waiting", n=live.waiting)
             if v.purpose is Purpose.TAKE and s.real_name.value == "required":
                 line += " · " + tr("kiosk.services.needs_card")
-            b = KButton(
-                text=f"[b]{core.catalogue.service_name(code, core.lang)}[/b]\n[size={small}]{line}[/size]",
-                bg=COLORS["primary"] if v.purpose is Purpose.TAKE else COLORS["tile2"],
-                base_size=40 if app.elder or not app.portrait else 36,
-                action="service:" + code,
-            )
-            b.bind(on_release=lambda _b, c=code: core.choose_service(c))
-            items.add_widget(b)
-        per = core.services_per_page()
-        for _ in range(per - len(codes)):
-            items.add_widget(Widget())
+            b.text = f"[b]{core.catalogue.service_name(code, core.lang)}[/b]\n[size={small}]{line}[/size]"
+            b.bg = COLORS["primary"] if v.purpose is Purpose.TAKE else COLORS["tile2"]
+            b.base_size = 40 if app.elder or not app.portrait else 36
+            b.action, b.opacity, b.disabled = "service:" + code, 1, False
         self.ids.pageno.text = tr("kiosk.services.page", page=page + 1, pages=pages)
         self.ids.prev.disabled = page == 0
         self.ids.next.disabled = page >= pages - 1
@@ -256,10 +280,23 @@ class TicketScreen(KioskScreen):
             self.ids.printfail.text = fault_text(tv.print_error_key) + "\n" + tr("kiosk.ticket.not_printed")
             self.ids.qrhint.text = tr("kiosk.ticket.qr_unprinted")
         if tv.qr_url != self._shown_qr:
-            self.ids.qr.texture = CoreImage(io.BytesIO(qr_png(tv.qr_url)), ext="png").texture
-            self.ids.qr.texture.mag_filter = "nearest"
+            self._show_qr(tv.qr_url)
             self._shown_qr = tv.qr_url
         self.tick()
+
+    def _show_qr(self, url: str) -> None:
+        """New pixels into the same texture when the size matches (see HomeScreen.refresh)."""
+        from kivy.graphics.texture import Texture
+        from PIL import Image as PilImage
+
+        img = PilImage.open(io.BytesIO(qr_png(url))).convert("RGBA").transpose(PilImage.Transpose.FLIP_TOP_BOTTOM)
+        tex = self.ids.qr.texture
+        if tex is None or tuple(tex.size) != img.size:
+            tex = Texture.create(size=img.size, colorfmt="rgba")
+            tex.mag_filter = "nearest"
+        tex.blit_buffer(img.tobytes(), colorfmt="rgba", bufferfmt="ubyte")
+        self.ids.qr.texture = None
+        self.ids.qr.texture = tex
 
     def tick(self) -> None:
         core = _app().core
@@ -328,52 +365,77 @@ class ProgressScreen(KioskScreen):
         if pv is None:
             return
         body = self.ids.body
-        body.clear_widgets()
         self.ids.problem.text = tr(pv.problem_key) if pv.problem_key else ""
         if pv.phase == "choose":
             self.ids.hint.text = tr("kiosk.progress.choose")
+            self._show(body, self._choose_widgets())
+        elif pv.phase == "keypad":
+            self.ids.hint.text = tr("kiosk.progress.keypad")
+            widgets = self._keypad_widgets()
+            shown = widgets[0]
+            shown.text = pv.digits or tr("kiosk.progress.empty")
+            shown.bold = bool(pv.digits)
+            shown.color = COLORS["text"] if pv.digits else COLORS["muted"]
+            self._show(body, widgets)
+        elif pv.phase == "searching":
+            self.ids.hint.text = tr("kiosk.progress.searching")
+            self._show(body, [Widget()])
+        else:
+            body.clear_widgets()
+            self._results(body, pv)
+
+    @staticmethod
+    def _show(body, widgets: list) -> None:
+        if list(reversed(body.children)) != widgets:
+            body.clear_widgets()
+            for w in widgets:
+                body.add_widget(w)
+
+    _cache: dict = {}
+
+    def _cached(self, name: str, build) -> list:
+        # Built once per language and size; see HomeScreen.refresh on why widgets are reused.
+        app = _app()
+        key = (name, app.core.lang, app.scale)
+        if key not in self._cache:
+            self._cache = {k: v for k, v in self._cache.items() if k[0] != name}
+            self._cache[key] = build()
+        return self._cache[key]
+
+    def _choose_widgets(self) -> list:
+        def build() -> list:
+            core = _app().core
+            out = []
             for action, key, color, cb in (
                 ("by_card", "kiosk.progress.by_card", COLORS["primary"], core.progress_by_card),
                 ("by_number", "kiosk.progress.by_number", COLORS["tile2"], core.progress_by_number),
             ):
                 b = KButton(text=f"[b]{tr(key)}[/b]", bg=color, base_size=46, action=action, size_hint_y=None, height=220 * _app().scale)
                 b.bind(on_release=lambda _b, cb=cb: cb())
-                body.add_widget(b)
-            body.add_widget(Widget())
-        elif pv.phase == "keypad":
-            self.ids.hint.text = tr("kiosk.progress.keypad")
-            self._keypad(body, pv.digits)
-        elif pv.phase == "searching":
-            self.ids.hint.text = tr("kiosk.progress.searching")
-            body.add_widget(Widget())
-        else:
-            self._results(body, pv)
+                out.append(b)
+            return out + [Widget()]
 
-    def _keypad(self, body, digits: str) -> None:
-        from kivy.uix.gridlayout import GridLayout
-        from kivy.uix.label import Label
+        return self._cached("choose", build)
 
-        app = _app()
-        core = app.core
-        shown = Label(
-            text=digits or tr("kiosk.progress.empty"),
-            font_size=app.scale * 64,
-            bold=bool(digits),
-            color=COLORS["text"] if digits else COLORS["muted"],
-            size_hint_y=None,
-            height=130 * app.scale,
-        )
-        body.add_widget(shown)
-        grid = GridLayout(cols=3, spacing=16 * app.scale)
-        for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "del"):
-            label = {"clear": tr("kiosk.progress.clear"), "del": tr("kiosk.progress.delete")}.get(key, key)
-            b = KButton(text=label, base_size=56 if key.isdigit() else 36, bg=COLORS["primary"] if key.isdigit() else COLORS["muted"], action="key:" + key)
-            b.bind(on_release=lambda _b, k=key: core.key_press(k))
-            grid.add_widget(b)
-        body.add_widget(grid)
-        go = KButton(text=tr("kiosk.progress.search"), base_size=44, bg=COLORS["ok"], action="search", size_hint_y=None, height=140 * app.scale)
-        go.bind(on_release=lambda _b: core.search_number())
-        body.add_widget(go)
+    def _keypad_widgets(self) -> list:
+        def build() -> list:
+            from kivy.uix.gridlayout import GridLayout
+            from kivy.uix.label import Label
+
+            app = _app()
+            core = app.core
+            shown = Label(font_size=app.scale * 64, size_hint_y=None, height=130 * app.scale)
+            grid = GridLayout(cols=3, spacing=16 * app.scale)
+            for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "del"):
+                label = {"clear": tr("kiosk.progress.clear"), "del": tr("kiosk.progress.delete")}.get(key, key)
+                b = KButton(text=label, base_size=56 if key.isdigit() else 36, bg=COLORS["primary"] if key.isdigit() else COLORS["muted"], action="key:" + key)
+                b.bind(on_release=lambda _b, k=key: core.key_press(k))
+                grid.add_widget(b)
+            go = KButton(text=tr("kiosk.progress.search"), base_size=44, bg=COLORS["ok"], action="search", size_hint_y=None, height=140 * app.scale)
+            go.bind(on_release=lambda _b: core.search_number())
+            return [shown, grid, go]
+
+        return self._cached("keypad", build)
 
     def _results(self, body, pv) -> None:
         from kivy.uix.boxlayout import BoxLayout
