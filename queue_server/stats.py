@@ -12,8 +12,9 @@ Definitions (docs/consoles.md says the same):
 The tickets table is the event log folded per ticket (written in the same transaction as every
 event); one index range scan reads a period's tickets, and the event log itself supplies what the
 fold drops — first calls of tickets called more than once, the issue queue of transferred tickets,
-calls per window and clerk — by primary-key range scans. A month of a 40-window hall is one pass
-over ~40,000 rows (bench/stats_bench.py).
+calls per window and clerk — by primary-key range scans. Counts, means and p90s are then
+computed with numpy; a month of a 40-window hall (~40,000 tickets) answers in well under a
+second on SQLite (bench/stats_bench.py).
 """
 
 from __future__ import annotations

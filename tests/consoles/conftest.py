@@ -82,8 +82,10 @@ def hall(tmp_path: Path):
     h.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    # Per test: Playwright's sync API keeps an event loop running in the main thread while it is
+    # open, and tests/conftest.py rightly fails a test that leaves one running.
     from playwright.sync_api import sync_playwright
 
     if not Path("/usr/bin/chromium").exists():

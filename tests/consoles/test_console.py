@@ -175,7 +175,9 @@ def test_console_survives_a_server_restart_without_reloading(hall, browser):
 
 def test_admin_dashboard_is_live(hall, browser):
     kiosk = hall.token("kiosk", device="kiosk-1")
-    clerk_token = hall.token("clerk", window="02", name="李娜")
+    clerk_token = hall.token("clerk", window="02", name="叫号器")
+    hall.add_clerk("lina", "02", "李娜")
+    clerk = login(browser, hall.url, "lina", CLERK_PASSWORD)  # signed in at window 02
     admin = login(browser, hall.url, "admin", "admin-pass-2026", path="/admin")
     expect(admin.locator("#conn")).to_have_attribute("data-state", "live")
     hall.issue(kiosk)
@@ -184,6 +186,8 @@ def test_admin_dashboard_is_live(hall, browser):
     httpx.post(f"{hall.url}/api/v1/windows/02/open", headers=headers)
     httpx.post(f"{hall.url}/api/v1/windows/02/call-next", headers=headers)
     expect(admin.locator("#windows tr[data-window='02'] td.ticket")).to_contain_text("B001")
+    expect(admin.locator("#windows tr[data-window='02']")).to_contain_text("李娜")  # who is signed in there
+    clerk.context.close()
     # A printer out of paper shows red, with an alert.
     r = httpx.post(f"{hall.url}/api/v1/devices/kiosk-1/status", headers={"Authorization": f"Bearer {kiosk}"},
                    json={"kind": "kiosk", "state": "online", "parts": {"printer": {"ok": False, "detail": "缺纸"}, "reader": {"ok": True}}})
