@@ -1,0 +1,25 @@
+"""Checks shared by the whole suite."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_event_loop_left_running(request):
+    """A test must not leave an asyncio loop running in the main thread: the next test's
+    synchronous clients (Playwright's sync API among them) would refuse to start."""
+    yield
+    loop = asyncio._get_running_loop()
+    if loop is not None:
+        asyncio._set_running_loop(None)
+        pytest.fail(f"{request.node.nodeid} left an asyncio event loop running in the main thread")
+
+
+def pytest_collection_modifyitems(config, items):
+    # pcscd is one per machine (/run/pcscd): every device test runs in the same xdist worker.
+    for item in items:
+        if "tests/devices/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.xdist_group("devices"))
