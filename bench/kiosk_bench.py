@@ -93,7 +93,7 @@ def main() -> int:
     ap.add_argument("--citizens", type=int, default=1000)
     ap.add_argument("--starts", type=int, default=5)
     ap.add_argument("--core-tickets", type=int, default=200)
-    ap.add_argument("--phase", choices=["all", "cold", "core", "ui"], default="all")
+    ap.add_argument("--phase", choices=["all", "cold", "core", "core-citizens", "ui"], default="all")
     ap.add_argument("--cold-child", action="store_true")
     args = ap.parse_args()
     if args.cold_child:
@@ -118,6 +118,9 @@ def main() -> int:
                 f"core path (touch handler → ticket at the printer, no rendering): p50 {pct(core_lat, 50) * 1000:.0f} ms, "
                 f"p99 {pct(core_lat, 99) * 1000:.0f} ms over {len(core_lat)} tickets", flush=True
             )
+        if args.phase in ("all", "core-citizens"):
+            samples = core_citizens(args.citizens)
+            print("core only (no window) RSS (MB) after N citizens: " + ", ".join(f"{n}: {mb:.1f}" for n, mb in samples), flush=True)
         if args.phase in ("all", "ui"):
             latencies, samples = run_citizens(args.tickets, args.citizens)
             print(
@@ -163,6 +166,60 @@ def core_latencies(n: int) -> list[float]:
         devices.printer.model.received.clear()
     core.close()
     return out
+
+
+def core_citizens(n: int) -> list[tuple[int, float]]:
+    """The same mix of citizens through KioskCore without a window: the core's own memory."""
+    from kiosk.core.runtime import QueuePost
+    from kiosk.core.setup import build_core, build_devices, load_env
+    from kiosk.core.views import Purpose, Screen
+    from kiosk.core.voice import Voice
+
+    kenv = load_env()
+    devices = build_devices(kenv.kiosk, simulate=True)
+    post = QueuePost()
+    core = build_core(kenv, devices, post, simulate=True, voice=Voice("off"), background=False)
+    reader, model = devices.reader, devices.printer.model
+    cards = ["resident", "resident_young", "hk_macau_taiwan", "foreign_2023", "foreign_2017"]
+
+    def settle(cond) -> None:
+        deadline = time.monotonic() + 30
+        while not cond():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"stuck on {core.screen}")
+            post.drain(timeout=0.2)
+
+    samples = []
+    for i in range(1, n + 1):
+        kind = i % 5
+        if kind in (0, 1):
+            core.open_services(Purpose.TAKE)
+            core.choose_service("SB002" if i % 2 else "SW001")
+            settle(lambda: core.screen is Screen.TICKET)
+        elif kind == 2:
+            core.open_services(Purpose.GUIDE)
+            core.choose_service("HJ001")
+            core.print_guide()
+            settle(lambda: core.guide_view is not None and core.guide_view.print_state == "printed")
+        elif kind == 3:
+            core.start_checkin()
+            reader.place_sample(cards[i % len(cards)])
+            settle(lambda: core.screen is Screen.MESSAGE)
+            reader.lift()
+        else:
+            core.start_progress()
+            core.progress_by_number()
+            for k in str(20261123000 + i)[-6:]:
+                core.key_press(k)
+            core.search_number()
+            settle(lambda: core.progress_view is not None and core.progress_view.phase == "results")
+        core.go_home()
+        model.jobs.clear()
+        model.received.clear()
+        if i == 1 or i % 100 == 0 or i == n:
+            samples.append((i, rss_mb()))
+    core.close()
+    return samples
 
 
 def run_citizens(n_tickets: int, n_citizens: int):

@@ -376,7 +376,7 @@ class ProgressScreen(KioskScreen):
             shown.text = pv.digits or tr("kiosk.progress.empty")
             shown.bold = bool(pv.digits)
             shown.color = COLORS["text"] if pv.digits else COLORS["muted"]
-            self._show(body, widgets)
+            self._show(body, widgets if _app().portrait else widgets[1:])
         elif pv.phase == "searching":
             self.ids.hint.text = tr("kiosk.progress.searching")
             self._show(body, [Widget()])
@@ -396,7 +396,7 @@ class ProgressScreen(KioskScreen):
     def _cached(self, name: str, build) -> list:
         # Built once per language and size; see HomeScreen.refresh on why widgets are reused.
         app = _app()
-        key = (name, app.core.lang, app.scale)
+        key = (name, app.core.lang, app.scale, app.portrait)
         if key not in self._cache:
             self._cache = {k: v for k, v in self._cache.items() if k[0] != name}
             self._cache[key] = build()
@@ -433,7 +433,18 @@ class ProgressScreen(KioskScreen):
                 grid.add_widget(b)
             go = KButton(text=tr("kiosk.progress.search"), base_size=44, bg=COLORS["ok"], action="search", size_hint_y=None, height=140 * app.scale)
             go.bind(on_release=lambda _b: core.search_number())
-            return [shown, grid, go]
+            if app.portrait:
+                return [shown, grid, go]
+            # Landscape: the number and 查询 on the left, keys of a usable height on the right.
+            from kivy.uix.boxlayout import BoxLayout
+
+            row = BoxLayout(orientation="horizontal", spacing=30 * app.scale)
+            left = BoxLayout(orientation="vertical", spacing=20 * app.scale, size_hint_x=0.8)
+            for w in (shown, Widget(), go):
+                left.add_widget(w)
+            row.add_widget(left)
+            row.add_widget(grid)
+            return [shown, row]
 
         return self._cached("keypad", build)
 
