@@ -160,6 +160,8 @@ def test_console_survives_a_server_restart_without_reloading(hall, browser):
     assert hall.server.proc.returncode == 0  # stopped by itself although a console stream was open
     expect(p.locator("#conn")).to_have_attribute("data-state", "offline")
     expect(p.locator("#conn")).to_have_text("连接中断，正在重连…")
+    press(p, "6")  # an action while the server is away is not lost silently: the clerk is told
+    expect(p.locator("#toast")).to_contain_text("网络中断，操作没有送达")
     hall.start()
     # While the page reconnects, the window is opened and a number called from elsewhere (a caller key).
     headers = {"Authorization": f"Bearer {clerk_token}"}
