@@ -1,6 +1,8 @@
 # yizhan — two commands: `make run` (a whole simulated hall) and `make test` (the whole suite).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
+# Tests mostly wait on subprocesses (servers, brokers, browsers): three workers keep two cores busy.
+TEST_WORKERS ?= 3
 STAMP := $(VENV)/.installed-$(shell cat constraints.txt pyproject.toml | md5sum | cut -c1-8)
 
 .PHONY: run test venv system-run system-test check-config clean
@@ -9,7 +11,7 @@ run: system-run $(STAMP)
 	$(VENV)/bin/yizhan demo
 
 test: system-test $(STAMP)
-	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 venv: $(STAMP)
 
