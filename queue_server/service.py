@@ -103,8 +103,17 @@ class HallService:
                     s.add(WindowRow(id=w.id, state=WindowState.CLOSED.value, updated_at=self.now()))
 
     def reload_config(self, cfg: HallConfig) -> None:
+        """A live configuration change: new windows get their rows, and every queue's retained
+        state is published again (hours or caps may have opened or closed a queue)."""
         self.cfg = cfg
         self.ensure_windows()
+        with self.db.write() as s:
+            now = self.now()
+            day = self.today(now)
+            self._lock_counters(s, day, [q.id for q in cfg.queues])
+            em = Emitter(s, cfg, now)
+            for q in sorted(q.id for q in cfg.queues):
+                self._queue_changed(s, em, q, day)
 
     # ---- reading -----------------------------------------------------------------------------
     def get_ticket(self, ticket_id: int) -> Ticket:

@@ -411,3 +411,14 @@ def test_appointment_check_in_becomes_a_priority_ticket_called_when_due(svc, clo
     assert t.id == ticket.id and choice.reason() == f"预约到时：{ticket.number} 预约 10:00 时段"
     svc.finish("02", CLERK2)
     assert svc.call_next("02", CLERK2)[0].id == walk_in.id
+
+
+def test_a_live_config_change_republishes_queue_state(svc, cfg, clock):
+    changed = cfg.model_copy(deep=True)
+    changed.queues[1].hours.morning.start = changed.queues[1].hours.morning.start.replace(hour=10)
+    svc.reload_config(changed)
+    state = [e for e in outbox(svc) if e["_topic"].endswith("queue/B/state")][-1]
+    assert state["open"] is False  # 09:30 is now before B opens
+    with pytest.raises(CommandError) as err:
+        issue(svc)
+    assert err.value.code == "queue_closed"
