@@ -567,15 +567,19 @@ class HallService:
             Emitter(s, self.cfg, now).window_state(row, ticket)
             return ticket
 
+    def _release(self, s: Session, row: WindowRow, ticket: Ticket, action: Action, now: datetime, actor: Actor) -> Emitter:
+        """The ticket at the desk leaves it (skip, finish): transition, free the window, record the event."""
+        self._apply(s, ticket, action)
+        row.ticket_id = None
+        row.updated_at = now
+        self._event(s, ticket, action, now, actor)
+        return Emitter(s, self.cfg, now)
+
     def skip(self, window_id: str, actor: Actor) -> Ticket:
         with self.db.write() as s:
             row, ticket, now = self._current_or_error(s, window_id, actor)
-            self._apply(s, ticket, Action.SKIP)
             ticket.skipped_at = now
-            row.ticket_id = None
-            row.updated_at = now
-            self._event(s, ticket, Action.SKIP, now, actor)
-            em = Emitter(s, self.cfg, now)
+            em = self._release(s, row, ticket, Action.SKIP, now, actor)
             em.window_state(row, None)
             em.ticket_event(ticket, "skipped")
             return ticket
@@ -583,12 +587,8 @@ class HallService:
     def finish(self, window_id: str, actor: Actor) -> Ticket:
         with self.db.write() as s:
             row, ticket, now = self._current_or_error(s, window_id, actor)
-            self._apply(s, ticket, Action.FINISH)
             ticket.finished_at = now
-            row.ticket_id = None
-            row.updated_at = now
-            self._event(s, ticket, Action.FINISH, now, actor)
-            em = Emitter(s, self.cfg, now)
+            em = self._release(s, row, ticket, Action.FINISH, now, actor)
             em.window_state(row, None, finished=ticket)
             em.ticket_event(ticket, "done")
             self._queue_changed(s, em, ticket.queue, ticket.day)  # a new service time changes the estimates
