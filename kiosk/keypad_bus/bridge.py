@@ -123,6 +123,11 @@ class WindowBridge:
         key = ev.code
         if key == Key.NEXT:
             status, data = self._action(window, "call-next")
+            if status >= 400 and (data or {}).get("code") == "window_not_open":
+                # the first "next" of a shift opens the window (the caller has no separate key)
+                if self._action(window, "open")[0] == 200:
+                    self.paused[window] = False
+                    status, data = self._action(window, "call-next")
             if status == 200 and data:
                 self._show(window, data["ticket"]["number"])
             elif status == 204:
@@ -136,10 +141,11 @@ class WindowBridge:
                 if key == Key.FINISH and data:
                     self._prompt(window, int(data["id"]), str(data["number"]))
         elif key == Key.PAUSE:
-            action = "open" if self.paused.get(window) else "pause"
+            # toggles: a paused (or closed) window opens, an open one pauses
+            action = "pause" if self.paused.get(window) is False else "open"
             status, data = self._action(window, action)
             if status == 200 and data:
-                self.paused[window] = data.get("state") == "paused"
+                self.paused[window] = data.get("state") != "open"
         elif key == Key.TRANSFER:
             # the caller's digits name the target queue: 1 = A, 2 = B, …
             if ev.arg == NO_ARG or not 1 <= ev.arg <= 26:
@@ -171,7 +177,7 @@ class WindowBridge:
         window = payload.get("window")
         if window not in self.bus.windows:
             return
-        self.paused[window] = payload.get("state") == "paused"
+        self.paused[window] = payload.get("state") != "open"
         self._show(window, payload.get("ticket") or BLANK)
         fin = payload.get("finished")
         if fin and fin.get("ticket_id") is not None:
