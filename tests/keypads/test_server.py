@@ -119,3 +119,32 @@ def test_nothing_waiting_shows_blank_and_pause_toggles(hall_bus):
     assert next(w for w in windows if w["id"] == "02")["state"] == "paused"
     sim.device(2).press(Key.PAUSE)
     wait_for(lambda: ("02", "open", 200) in bridge.actions, what="open again")
+
+
+def test_finish_in_the_web_console_lights_the_keypad_through_the_window_state(hall_bus):
+    """The clerk finishes at the console (HTTP, admin here); the retained window state on MQTT
+    carries `finished`, and the bus asks that window's keypad for a rating."""
+    import json
+
+    from yizhan.messaging import topics
+    from yizhan.messaging.factory import build_messenger
+    from yizhan.settings import load_settings
+
+    srv, admin, sim, bridge, clock = hall_bus
+    messenger = build_messenger(load_settings(srv.env), client_id="test-keypads")
+    messenger.subscribe(topics.all_windows("testhall"), lambda m: bridge.on_window_state(json.loads(m.payload)))
+    messenger.start()
+    try:
+        t = _kiosk_ticket(srv, admin, service="RS01", key="kiosk-key-3")
+        h = {"Authorization": f"Bearer {admin}"}
+        httpx.post(f"{srv.url}/api/v1/windows/02/open", headers=h).raise_for_status()
+        called = httpx.post(f"{srv.url}/api/v1/windows/02/call-next", headers=h).json()
+        assert called["ticket"]["id"] == t["id"]
+        wait_for(lambda: sim.device(2).display == t["number"], what="caller shows the console's call")
+        httpx.post(f"{srv.url}/api/v1/windows/02/finish", headers=h).raise_for_status()
+        wait_for(lambda: sim.device(12).lit, what="keypad of window 02 lit")
+        assert sim.device(12).prompt_ticket == t["number"] and not sim.device(11).lit
+        sim.device(12).rate(5)
+        wait_for(lambda: ("02", "rating", 201) in bridge.actions, what="rating stored")
+    finally:
+        messenger.stop()
