@@ -183,6 +183,26 @@ class WindowBridge:
         if fin and fin.get("ticket_id") is not None:
             self._prompt(window, int(fin["ticket_id"]), str(fin.get("ticket", "")))
 
+    def on_health(self, _device: object = None) -> None:
+        self._work.put(self.report_health)
+
+    def report_health(self) -> None:
+        """The bus's health on the server (and so on MQTT `device/<bus>/status`): one part per device."""
+        parts = {}
+        names = {w.keypad: (wid, "评价器") for wid, w in self.bus.windows.items() if w.keypad}
+        names |= {w.caller: (wid, "叫号器") for wid, w in self.bus.windows.items() if w.caller}
+        for addr, d in self.master.devices.items():
+            wid, kind = names.get(addr, ("?", "设备"))
+            parts[f"{wid}-{kind}"] = {"ok": d.online, "detail": f"地址 {addr}" + ("" if d.online else "，无应答")}
+        all_ok = all(p["ok"] for p in parts.values())
+        state = "online" if all_ok else ("offline" if not any(p["ok"] for p in parts.values()) else "degraded")
+        try:
+            status, _ = self.api.post(f"/devices/{self.bus.id}/status", {"kind": "keypad_bus", "state": state, "parts": parts})
+            if status >= 400:
+                logger.warning("bus health not accepted by the server: %s", status)
+        except httpx.HTTPError as exc:
+            logger.warning(t("keypads.log.server_unreachable", detail=str(exc)))
+
     def expire(self) -> None:
         """No press within the configured time: not rated (never a default score)."""
         now = self.clock()

@@ -95,7 +95,8 @@ def main(argv: list[str]) -> int:
         # the state dir gets the simulated devices' displays, for a demo or a look
         logger.info(t("keypads.log.simulated", n=len(devices), port=port))
     api = ServerApi(settings.server_url, token)
-    master = BusMaster(SerialTransport(port, bus.baudrate, pace=simulate), devices, lambda ev: bridge.on_event(ev))
+    master = BusMaster(SerialTransport(port, bus.baudrate, pace=simulate), devices, lambda ev: bridge.on_event(ev),
+                       on_health=lambda d: bridge.on_health(d))
     bridge = WindowBridge(bus, api, master)
     messenger = None
     try:
@@ -118,6 +119,7 @@ def main(argv: list[str]) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     bridge.start()
+    bridge.on_health()
     master.start()
     logger.info(t("keypads.log.started", bus=bus.id, port=port, baud=bus.baudrate, n=len(devices)))
     try:

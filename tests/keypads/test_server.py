@@ -148,3 +148,50 @@ def test_finish_in_the_web_console_lights_the_keypad_through_the_window_state(ha
         wait_for(lambda: ("02", "rating", 201) in bridge.actions, what="rating stored")
     finally:
         messenger.stop()
+
+
+def test_offline_keypad_shows_in_the_bus_health_on_the_server(hall_bus):
+    """A silent keypad: the bus reports itself degraded; the server republishes it retained on MQTT."""
+    import json
+
+    from yizhan.messaging import topics
+    from yizhan.messaging.factory import build_messenger
+    from yizhan.settings import load_settings
+
+    srv, admin, sim, bridge, clock = hall_bus
+    seen = []
+    messenger = build_messenger(load_settings(srv.env), client_id="test-keypads-health")
+    messenger.subscribe(topics.device_status("testhall", "bus-1"), lambda m: seen.append(json.loads(m.payload)))
+    messenger.start()
+    try:
+        bridge.master.on_health = bridge.on_health
+        sim.device(12).dead = True
+        wait_for(lambda: not bridge.master.devices[12].online, timeout=30, what="offline")
+        status = wait_for(lambda: next((x for x in seen if x.get("state") == "degraded"), None), what="degraded bus")
+        assert status["parts"]["02-评价器"]["ok"] is False and status["parts"]["01-评价器"]["ok"] is True
+    finally:
+        messenger.stop()
+
+
+def test_keypads_command_runs_a_simulated_bus_and_stops_on_sigterm(hall):
+    import signal
+    import subprocess
+    import sys
+
+    srv, cfg, admin, device = hall
+    env = srv.env | {"YIZHAN_TOKEN": device, "YIZHAN_SERVER_URL": srv.url, "YIZHAN_LOG_LEVEL": "INFO"}
+    p = subprocess.Popen([sys.executable, "-m", "yizhan.cli", "keypads", "--simulate"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        for line in p.stdout:
+            lines.append(line)
+            if "已启动" in line:
+                break
+        p.send_signal(signal.SIGTERM)
+        rest, _ = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0, "".join(lines) + rest
+    assert any("评价器总线 bus-1 已启动" in x and "4 台设备" in x for x in lines)
