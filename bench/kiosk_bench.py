@@ -277,43 +277,51 @@ def run_citizens(n_tickets: int, n_citizens: int):
         if (i + 1) % 25 == 0 or os.environ.get("BENCH_VERBOSE"):
             print(f"  … {i + 1} tickets ({time.monotonic() - t_start:.0f} s)", flush=True)
 
-    # 2. a day of citizens
+    # 2. a day of citizens: the touch handlers called directly (what each button calls), every
+    #    screen drawn; the timed tickets above used real touches.
+    from kiosk.core.views import Purpose
+
+    def shown(screen: str) -> None:
+        deadline = time.monotonic() + 30
+        while app.sm.current != screen:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{screen} not shown (on {app.sm.current})")
+            h.pump()
+        h.pump()  # the frame that draws it
+
     cards = ["resident", "resident_young", "hk_macau_taiwan", "foreign_2023", "foreign_2017"]
     samples = []
     for i in range(1, n_citizens + 1):
         kind = i % 5
         if kind in (0, 1):
-            take("SB002" if i % 2 else "SW001")
+            core.open_services(Purpose.TAKE)
+            shown("services")
+            core.choose_service("SB002" if i % 2 else "SW001")
+            shown("ticket")
         elif kind == 2:
-            h.tap("guide")
-            on("services")
-            h.tap("service:HJ001")
-            on("guide")
-            h.tap("print_guide")
+            core.open_services(Purpose.GUIDE)
+            shown("services")
+            core.choose_service("HJ001")
+            shown("guide")
+            core.print_guide()
             h.until(lambda: core.guide_view is not None and core.guide_view.print_state == "printed", what="guide")
-            h.tap("back")
-            on("services")
-            h.tap("home")
-            on("home")
         elif kind == 3:
-            h.tap("checkin")
-            on("card")
+            core.start_checkin()
+            shown("card")
             reader.place_sample(cards[i % len(cards)])
-            on("message")
+            shown("message")
             reader.lift()
-            h.tap("home")
-            on("home")
         else:
-            h.tap("progress")
-            on("progress")
-            h.tap("by_number")
-            h.pump(2)
+            core.start_progress()
+            shown("progress")
+            core.progress_by_number()
             for k in str(20261123000 + i)[-6:]:
-                core.key_press(k)  # what each keypad button calls; one frame for the six
-            h.tap("search")
+                core.key_press(k)
+            h.pump()
+            core.search_number()
             h.until(lambda: core.progress_view is not None and core.progress_view.phase == "results", what="results")
-            h.tap("home")
-            on("home")
+        core.go_home()
+        shown("home")
         clear_printer_log()
         if i == 1 or i % 100 == 0 or i == n_citizens:
             samples.append((i, rss_mb()))

@@ -32,6 +32,7 @@ def prepare_kivy(size: tuple[int, int] = PORTRAIT, offscreen: bool = True) -> No
     Config.set("graphics", "width", str(size[0]))
     Config.set("graphics", "height", str(size[1]))
     Config.set("graphics", "resizable", "1")
+    Config.set("graphics", "multisamples", "0")  # as the kiosk runs (kiosk/cli.py)
     Config.set("kivy", "exit_on_escape", "0")
     Config.set("input", "mouse", "mouse,multitouch_on_demand")
 
