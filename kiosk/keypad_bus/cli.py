@@ -22,7 +22,7 @@ from pathlib import Path
 from kiosk.keypad_bus.bridge import ServerApi, WindowBridge
 from kiosk.keypad_bus.master import BusMaster
 from kiosk.keypad_bus.protocol import Kind
-from kiosk.keypad_bus.simulator import BusSimulator
+from kiosk.keypad_bus.simulator import BusSimulator, SimulatedClerks
 from kiosk.keypad_bus.transport import SerialTransport
 from yizhan.config.loader import ConfigError, load_config
 from yizhan.i18n import t
@@ -62,6 +62,7 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="yizhan keypads", description=t("keypads.cli.description"))
     ap.add_argument("--simulate", action="store_true", help=t("keypads.cli.simulate_help"))
     ap.add_argument("--bus", help=t("keypads.cli.bus_help"))
+    ap.add_argument("--clerks", type=float, default=0, metavar="S", help=t("keypads.cli.clerks_help"))
     args = ap.parse_args(argv)
     setup_logging()
     settings = load_settings()
@@ -86,13 +87,14 @@ def main(argv: list[str]) -> int:
         if w.caller:
             devices[w.caller] = Kind.CALLER
     simulate = args.simulate or bus.port == "simulator"
-    socat = sim = None
+    socat = sim = clerks = None
     port = bus.port
     if simulate:
         socat, port, dev_port = pty_pair(settings.state_dir / "keypads")
-        sim = BusSimulator.for_windows(dev_port, {k: (w.keypad, w.caller) for k, w in bus.windows.items()},
-                                       bus.baudrate).start()
-        # the state dir gets the simulated devices' displays, for a demo or a look
+        windows = {k: (w.keypad, w.caller) for k, w in bus.windows.items()}
+        sim = BusSimulator.for_windows(dev_port, windows, bus.baudrate).start()
+        if args.clerks > 0:
+            clerks = SimulatedClerks(sim, windows, args.clerks).start()
         logger.info(t("keypads.log.simulated", n=len(devices), port=port))
     api = ServerApi(settings.server_url, token)
     master = BusMaster(SerialTransport(port, bus.baudrate, pace=simulate), devices, lambda ev: bridge.on_event(ev),
@@ -133,6 +135,8 @@ def main(argv: list[str]) -> int:
         api.close()
         if messenger is not None:
             messenger.stop()
+        if clerks is not None:
+            clerks.stop()
         if sim is not None:
             sim.stop()
         if socat is not None:

@@ -169,3 +169,42 @@ class BusSimulator:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.transport.close()
+
+
+class SimulatedClerks:
+    """For `yizhan keypads --simulate --clerks S` (a demo hall): every S seconds one window's clerk
+    presses a caller key — next when nobody is at the counter, else finish — and a citizen answers a
+    lit keypad, mostly satisfied. Only keys are simulated; everything after them is the real path."""
+
+    def __init__(self, sim: BusSimulator, windows: dict[str, tuple[int | None, int | None]], every_s: float,
+                 seed: int = 3) -> None:
+        self.sim = sim
+        self.windows = {w: (k, c) for w, (k, c) in windows.items() if c}
+        self.every_s = every_s
+        self.rng = random.Random(seed)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def step(self) -> None:
+        for keypad, _ in self.windows.values():
+            if keypad and self.sim.device(keypad).lit and self.rng.random() < 0.7:
+                self.sim.device(keypad).rate(self.rng.choices([5, 4, 3, 2, 1], [60, 25, 10, 3, 2])[0])
+        if not self.windows:
+            return
+        _, caller = self.windows[self.rng.choice(sorted(self.windows))]
+        dev = self.sim.device(caller)  # type: ignore[arg-type]
+        dev.press(Key.NEXT if dev.display in ("", "----") else Key.FINISH)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self.step()
+
+    def start(self) -> "SimulatedClerks":
+        self._thread = threading.Thread(target=self._run, name="keypad-sim-clerks", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -173,14 +173,16 @@ def test_offline_keypad_shows_in_the_bus_health_on_the_server(hall_bus):
         messenger.stop()
 
 
-def test_keypads_command_runs_a_simulated_bus_and_stops_on_sigterm(hall):
+def test_keypads_command_with_simulated_clerks_serves_a_ticket_and_stops_on_sigterm(hall):
     import signal
     import subprocess
     import sys
 
     srv, cfg, admin, device = hall
+    t = _kiosk_ticket(srv, admin, service="RS01", key="kiosk-key-9")
     env = srv.env | {"YIZHAN_TOKEN": device, "YIZHAN_SERVER_URL": srv.url, "YIZHAN_LOG_LEVEL": "INFO"}
-    p = subprocess.Popen([sys.executable, "-m", "yizhan.cli", "keypads", "--simulate"], env=env,
+    # simulated clerks press caller keys: the ticket gets called and finished through the real bus path
+    p = subprocess.Popen([sys.executable, "-m", "yizhan.cli", "keypads", "--simulate", "--clerks", "0.2"], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     try:
@@ -188,6 +190,7 @@ def test_keypads_command_runs_a_simulated_bus_and_stops_on_sigterm(hall):
             lines.append(line)
             if "已启动" in line:
                 break
+        wait_for(lambda: _ticket(srv, admin, t["id"])["state"] == "done", timeout=60, what="ticket served by key presses")
         p.send_signal(signal.SIGTERM)
         rest, _ = p.communicate(timeout=30)
     finally:
