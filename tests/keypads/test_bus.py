@@ -77,3 +77,29 @@ def test_keypads_listen_prints_decoded_presses(ptys):
         sim.stop()
     assert out.returncode == 0, out.stderr
     assert "4 叫号器 skip" in out.stdout
+
+
+def test_keypads_listen_decodes_a_running_bus_passively(ptys):
+    """The technician's adapter sees both sides of a bus: the master's commands and the devices' events."""
+    import serial
+
+    from kiosk.keypad_bus.protocol import EV_RATING, Cmd, Event, Frame
+
+    p = subprocess.Popen([sys.executable, "-m", "yizhan.cli", "devices", "keypads-listen", ptys.a, "--seconds", "4"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "正在监听" in p.stdout.readline()
+        line = serial.serial_for_url(ptys.b, 9600)
+        line.write(Frame(0, 1, Cmd.ASK, bytes([4, 16])).encode()
+                   + Frame(5, 1, Cmd.EVENT, Event(5, 3, EV_KEY, Key.NEXT).payload()).encode()
+                   + b"\x13\x37garbage"
+                   + Frame(5, 2, Cmd.SHOW, b"B007").encode()
+                   + Frame(11, 1, Cmd.EVENT, Event(11, 1, EV_RATING, 1).payload()).encode())
+        line.flush()
+        out, err = p.communicate(timeout=30)
+        line.close()
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0, err
+    assert "5 叫号器 call-next" in out and "显示 / show B007" in out and "11 评价器 1 非常不满意" in out
