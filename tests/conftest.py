@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from playwright.sync_api import expect
+
+# Browser assertions wait for the page; on a shared, loaded CI machine 5 s (Playwright's default) is short.
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(autouse=True)

@@ -67,7 +67,7 @@ class Hall:
 
     def issue(self, kiosk_token: str, service: str = "RS01") -> httpx.Response:
         return httpx.post(self.url + "/api/v1/tickets", json={"service": service, "idempotency_key": uuid.uuid4().hex},
-                          headers={"Authorization": f"Bearer {kiosk_token}"}, timeout=10)
+                          headers={"Authorization": f"Bearer {kiosk_token}"}, timeout=30)
 
     def close(self) -> None:
         self.stop()
@@ -100,7 +100,7 @@ def login(browser, url: str, username: str, password: str, path: str = "/console
     """A fresh browser context signed in through the login form; returns its page."""
     ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
     page = ctx.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(45_000)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.js_errors = errors  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from tests.consoles.conftest import CLERK_PASSWORD, login
 pytestmark = pytest.mark.browser
 
 
-def wait_until(condition, timeout: float = 15.0, what: str = "condition") -> None:
+def wait_until(condition, timeout: float = 60.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

@@ -20,7 +20,7 @@ ADMIN_POSTS = ["/admin/config/queues/A", "/admin/config/windows/01", "/admin/ser
 
 def session(url: str, username: str, password: str) -> tuple[httpx.Client, str]:
     """Signs in through the HTML form (as a browser without JavaScript would); returns the client and its CSRF token."""
-    c = httpx.Client(base_url=url, headers=HTML, timeout=10)
+    c = httpx.Client(base_url=url, headers=HTML, timeout=30)
     form = c.get("/login").text
     nonce = re.search(r'name="login_csrf" value="([^"]+)"', form).group(1)
     r = c.post("/login", data={"username": username, "password": password, "login_csrf": nonce})

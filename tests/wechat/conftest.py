@@ -48,7 +48,7 @@ class Hall:
     kiosk: str
     clerks: dict[str, str]
     wechat_token: str
-    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10))
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
     _keys: int = 0
 
     @property

@@ -34,7 +34,7 @@ def bridge_ready(hall, fake, bridge) -> None:
         hall.clerk("12", "call-next")
         try:
             # Until the bridge's subscription is in place, calls go unnoticed: try again.
-            fake.wait_for(lambda f: f.for_openid(follower), timeout=3, what="the bridge's first notice")
+            fake.wait_for(lambda f: f.for_openid(follower), timeout=30, what="the bridge's first notice")
             hall.clerk("12", "finish")
             return
         except AssertionError:
