@@ -97,6 +97,7 @@ class BusSimulator:
         self.decoder = Decoder()
         self.rng = random.Random(seed)
         self.collisions = 0
+        self.lock = threading.Lock()  # held while answering; a test holds it to stage presses at once
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -147,16 +148,20 @@ class BusSimulator:
             if not data:
                 continue
             heard_at = time.monotonic()
-            for f in self.decoder.feed(data):
-                if f.addr == 0 and f.cmd == Cmd.ASK:
-                    self._answer_ask(f, heard_at)
-                    continue
-                d = self.devices.get(f.addr)
-                if d is None or d.dead:
-                    continue
-                reply = d.handle(f)
-                if reply is not None:
-                    self.transport.write(reply.encode())
+            with self.lock:
+                self._answer(data, heard_at)
+
+    def _answer(self, data: bytes, heard_at: float) -> None:
+        for f in self.decoder.feed(data):
+            if f.addr == 0 and f.cmd == Cmd.ASK:
+                self._answer_ask(f, heard_at)
+                continue
+            d = self.devices.get(f.addr)
+            if d is None or d.dead:
+                continue
+            reply = d.handle(f)
+            if reply is not None:
+                self.transport.write(reply.encode())
 
     def start(self) -> "BusSimulator":
         self._stop.clear()

@@ -23,9 +23,10 @@ def test_key_presses_reach_the_master_once(bus):
 def test_collision_is_counted_and_both_presses_arrive(bus):
     sim, master, events = bus
     # callers 3 and 11 share ASK slot 3 (of 4) on their first try: their answers collide
-    sim.device(3).press(Key.RECALL)
-    sim.device(11).prompt_ticket, sim.device(11).prompt_until = "A001", float("inf")
-    sim.device(11).rate(5)
+    with sim.lock:  # both presses land before the same ASK
+        sim.device(3).press(Key.RECALL)
+        sim.device(11).prompt_ticket, sim.device(11).prompt_until = "A001", float("inf")
+        sim.device(11).rate(5)
     wait_for(lambda: len(events) >= 2, what="both events")
     assert {(e.addr, e.code) for e in events} == {(3, Key.RECALL), (11, 5)}
     assert sim.collisions >= 1 and master.crc_errors >= 1
