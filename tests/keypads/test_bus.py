@@ -58,7 +58,7 @@ def test_silent_device_goes_offline_is_polled_less_and_comes_back(bus):
 
 def test_cable_pulled_and_replugged(bus, ptys):
     sim, master, events = bus
-    wait_for(lambda: master.cycles >= 1, what="bus running before the cable is pulled")
+    wait_for(lambda: master.cycles >= 1 and sim.transport.is_open, what="bus running before the cable is pulled")
     ptys.unplug()
     sim.device(1).press(Key.NEXT)  # pressed while the cable is out
     ptys.replug()
