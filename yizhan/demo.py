@@ -35,7 +35,8 @@ CHILDREN = [
     # (command, arguments, what it is)
     ("display", ["--simulate", "--windowed"], "叫号屏、LED、语音 / display board"),
     ("kiosk", ["--simulate", "--windowed"], "自助取号机 / kiosk"),
-    ("keypads", ["--simulate"], "评价器与叫号器总线 / keypad bus"),
+    # --clerks: simulated caller presses and citizens answering the lit evaluation keypads
+    ("keypads", ["--simulate", "--clerks", "4"], "评价器与叫号器总线 / keypad bus"),
 ]
 
 
