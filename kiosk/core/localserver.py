@@ -83,7 +83,7 @@ class LocalServer:
             raise RuntimeError(f"yizhan token failed: {out.stderr.strip()}")
         return out.stdout.strip().splitlines()[-1]
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 60.0) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(

@@ -59,29 +59,23 @@ def build_devices(kiosk: KioskConfig, simulate: bool) -> Devices:
 
 
 def _reader(kiosk: KioskConfig, simulate: bool):  # -> CardReader | None
-    try:
-        if simulate or not kiosk.card_readers:
-            from kiosk.devices.idcard.sam_reader import SimulatedCardReader
+    from kiosk.devices import factory
 
-            return SimulatedCardReader() if simulate else None
-        cfg = kiosk.card_readers[0]
-        if cfg.type == "simulator":
+    try:
+        if simulate:
             from kiosk.devices.idcard.sam_reader import SimulatedCardReader
 
             return SimulatedCardReader()
-        if cfg.type == "serial_sam":
-            from kiosk.devices.idcard.sam_reader import SamSerialReader
-
-            return SamSerialReader(cfg.port, cfg.baudrate)
-        from kiosk.devices.idcard import pcsc_reader
-
-        return pcsc_reader.PcscCardReader(cfg.reader)
+        if not kiosk.card_readers:
+            return None
+        return factory.build_kiosk_reader(kiosk)
     except Exception:  # a missing driver or library: run without a reader, loudly
         logger.exception("card reader not available; the kiosk runs without one")
         return None
 
 
 def _printer(kiosk: KioskConfig, simulate: bool):  # -> TicketPrinter | None
+    from kiosk.devices import factory
     from kiosk.devices.printer.printer import EscposTicketPrinter
 
     pc = kiosk.printer
@@ -92,11 +86,12 @@ def _printer(kiosk: KioskConfig, simulate: bool):  # -> TicketPrinter | None
             model = PrinterModel(encoding=pc.encoding)
             printer = EscposTicketPrinter(
                 "simulator", paper_mm=pc.paper_mm, encoding=pc.encoding, native_qr=pc.native_qr,
-                status_timeout=pc.status_timeout_s, transport=SimulatedTransport(model),
+                status_timeout=pc.status_timeout_s, print_timeout=pc.print_timeout_s,
+                transport=SimulatedTransport(model),
             )
             printer.model = model  # the tour and tests play the operator (paper out, cover open)
             return printer
-        return EscposTicketPrinter(pc.address, paper_mm=pc.paper_mm, encoding=pc.encoding, native_qr=pc.native_qr, status_timeout=pc.status_timeout_s)
+        return factory.build_printer(pc)
     except Exception:
         logger.exception("ticket printer %s not available; numbers are shown on screen only", pc.address)
         return None

@@ -105,8 +105,6 @@ class ProgressView:
 @dataclass
 class ScanView:
     camera_ok: bool
-    pages: int = 0
-    problem_key: str = ""
 
 
 @dataclass

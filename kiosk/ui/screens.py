@@ -496,14 +496,8 @@ class ScanScreen(KioskScreen):
         sv = core.scan_view
         if sv is None:
             return
-        self.ids.hint.text = tr("kiosk.scan.hint")
+        self.ids.hint.text = tr("kiosk.scan.hint") if sv.camera_ok else ""
         self.ids.nocam.text = "" if sv.camera_ok else tr("kiosk.scan.no_camera")
-        self.ids.capture.disabled = not sv.camera_ok
-        self.ids.pages.text = tr("kiosk.scan.no_pages") if sv.pages == 0 else tr("kiosk.scan.page_count", n=sv.pages)
-
-    def capture(self) -> None:
-        # Capture and page handling arrive with the document camera (its own issue).
-        self.refresh()
 
 
 class MessageScreen(KioskScreen):
