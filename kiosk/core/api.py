@@ -49,6 +49,7 @@ class ApiClient:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.base_url = base_url.rstrip("/")
+        self._token = token or ""
         self._http = httpx.Client(
             base_url=self.base_url + "/api/v1",
             headers=headers,
@@ -118,6 +119,12 @@ class ApiClient:
 
     def device_status(self, device: str, kind: str, state: str, parts: dict[str, dict]) -> None:
         self._request("POST", f"/devices/{device}/status", json={"kind": kind, "state": state, "parts": parts})
+
+    def upload_document(self, ticket_id: int, doc) -> dict:
+        """The scanned pages as one PDF on the ticket (own client: a PDF takes longer than 5 s on a slow link)."""
+        from kiosk.devices.camera.upload import upload_document
+
+        return upload_document(self.base_url, self._token, ticket_id, doc)
 
     def rating(self, ticket_id: int, score: int) -> None:
         self._request("POST", f"/tickets/{ticket_id}/rating", json={"score": score})

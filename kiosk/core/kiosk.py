@@ -19,6 +19,7 @@ from kiosk.core.api import ApiClient, NotAuthorised, Refused, ServerUnreachable
 from kiosk.core.catalogue import Catalogue, LiveQueues
 from kiosk.core.health import HealthBook, Part, printer_part, reader_part
 from kiosk.core.runtime import Post, Timers, Worker
+from kiosk.core.scan import CameraFeed, make_page
 from kiosk.core.views import (
     CardView,
     CaseRow,
@@ -46,6 +47,8 @@ from kiosk.devices.base import (
     TicketPrint,
     TicketPrinter,
 )
+from kiosk.devices.camera.document import Document
+from kiosk.devices.camera.upload import UploadError
 from yizhan.clock import Clock
 from yizhan.config.model import RealName
 from yizhan.i18n import t
@@ -72,7 +75,7 @@ class Timing:
 class Devices:
     reader: CardReader | None = None
     printer: TicketPrinter | None = None
-    camera: Any = None  # document camera: its interface comes with the camera issue
+    camera: Any = None  # document camera: a kiosk.devices.camera.FrameSource
 
 
 @dataclass
@@ -114,6 +117,7 @@ class KioskCore:
         self.voice = voice or Voice("off")
         self.state_dir = state_dir
         self.worker = worker or Worker(post)
+        self._post = post
         self.timers = Timers(clock)
         self.live = LiveQueues()
         self.health = HealthBook()
@@ -131,6 +135,10 @@ class KioskCore:
         self.progress_view: ProgressView | None = None
         self.scan_view: ScanView | None = None
         self.message_view: MessageView | None = None
+        # Material scan: pages live only in memory until sent; the ticket taken in this visit.
+        self.scan_doc = Document()
+        self.scan_feed: CameraFeed | None = None
+        self.session_ticket: tuple[int, str] | None = None
 
         self._gen = 0
         self._attempt: _Attempt | None = None
@@ -171,6 +179,8 @@ class KioskCore:
         # A request and its print in flight finish first; a citizen idle during a retry is timed out.
         if self.screen is Screen.ISSUING and self.issuing_view and self.issuing_view.phase == "issuing":
             return "issuing"  # a request (and its print) in flight: wait for its answer
+        if self.screen is Screen.SCAN and self.scan_view and self.scan_view.phase == "sending":
+            return "sending"
         return None
 
     @property
@@ -234,11 +244,16 @@ class KioskCore:
         self.services_view = self.card_view = self.issuing_view = None
         self.ticket_view = self.refusal_view = self.guide_view = None
         self.progress_view = self.scan_view = self.message_view = None
+        if self.scan_feed is not None:
+            self.scan_feed.stop()
+            self.scan_feed = None
 
     # ---- navigation --------------------------------------------------------------------------
     def go_home(self) -> None:
         """Clears every bit of the last citizen's data; language back to Chinese."""
         self._reset()
+        self.scan_doc = Document()  # unsent pages of the last citizen are dropped, never kept
+        self.session_ticket = None
         self.lang = "zh_CN"
         self._go(Screen.HOME)
 
@@ -534,6 +549,8 @@ class KioskCore:
     def _show_ticket(self, view: TicketView) -> None:
         self.issuing_view = None
         self.ticket_view = view
+        if view.ticket_id is not None:
+            self.session_ticket = (view.ticket_id, view.number)
         self._go(Screen.TICKET)
         self._return_timer = self.timers.after(self.confirm_timeout_s, self._guard(self.go_home))
 
@@ -700,8 +717,106 @@ class KioskCore:
     # ---- material scan -------------------------------------------------------------------------
     def start_scan(self) -> None:
         self._reset()
-        self.scan_view = ScanView(camera_ok=self.devices.camera is not None)
+        cam = self.devices.camera
+        sv = ScanView(camera_ok=cam is not None, pages=len(self.scan_doc))
+        if self.session_ticket is not None:
+            sv.ticket_id, sv.ticket_number = self.session_ticket
+        self.scan_view = sv
+        if cam is not None:
+            self.scan_feed = CameraFeed(cam, on_auto=self._guard(self._auto_capture), post=self._post).start()
         self._go(Screen.SCAN)
+
+    def camera_failed(self) -> bool:
+        return self.scan_feed is not None and self.scan_feed.failed
+
+    def _auto_capture(self) -> None:
+        sv = self.scan_view
+        if self.screen is Screen.SCAN and sv is not None and sv.phase == "live":
+            self.capture()
+
+    def capture(self) -> None:
+        """拍照: flattens the page now under the camera (a retake replaces the chosen page)."""
+        sv, feed = self.scan_view, self.scan_feed
+        if sv is None or feed is None or sv.phase not in ("live",):
+            return
+        self.activity()
+        got = feed.latest_full()
+        if got is None or got[1] is None:
+            sv.problem_key = "kiosk.scan.no_page"
+            self._changed()
+            return
+        frame, corners = got
+        sv.phase, sv.problem_key = "capturing", ""
+        self._changed()
+        self._submit(lambda: make_page(frame, corners), self._captured)
+
+    def _captured(self, page: Any, error: BaseException | None) -> None:
+        sv = self.scan_view
+        if sv is None:
+            return
+        sv.phase = "live"
+        if error is not None:
+            logger.warning("page could not be flattened: %s", error)
+            sv.problem_key = "kiosk.scan.no_page"
+        elif sv.retake is not None and sv.retake < len(self.scan_doc):
+            self.scan_doc.retake(sv.retake, page)
+            sv.retake = None
+        else:
+            self.scan_doc.add(page)
+        sv.pages, sv.version = len(self.scan_doc), sv.version + 1
+        self._changed()
+
+    def retake_page(self, index: int) -> None:
+        sv = self.scan_view
+        if sv is None or not 0 <= index < len(self.scan_doc):
+            return
+        sv.retake = None if sv.retake == index else index
+        self.activity()
+        self._changed()
+
+    def delete_page(self, index: int) -> None:
+        sv = self.scan_view
+        if sv is None or sv.phase != "live" or not 0 <= index < len(self.scan_doc):
+            return
+        self.scan_doc.delete(index)
+        sv.retake = None
+        sv.pages, sv.version = len(self.scan_doc), sv.version + 1
+        self.activity()
+        self._changed()
+
+    def send_scan(self) -> None:
+        """提交: one PDF to the citizen's ticket; the pages leave the kiosk once the server has them."""
+        sv = self.scan_view
+        if sv is None or sv.phase != "live" or not len(self.scan_doc) or sv.ticket_id is None:
+            return
+        sv.phase, sv.problem_key = "sending", ""
+        self.activity()
+        self._changed()
+        doc, ticket_id, api = self.scan_doc, sv.ticket_id, self.api
+        self._submit(lambda: api.upload_document(ticket_id, doc), self._scan_sent)
+
+    def _scan_sent(self, _record: Any, error: BaseException | None) -> None:
+        sv = self.scan_view
+        if sv is None:
+            return
+        if error is not None:
+            if not isinstance(error, (UploadError, ServerUnreachable, Refused, ValueError)):
+                raise error
+            logger.warning("document upload failed: %s", error)
+            sv.phase, sv.problem_key = "live", "camera.upload_failed"
+            self._changed()
+            return
+        self.scan_doc = Document()  # sent: nothing of it stays on the kiosk
+        sv.phase, sv.pages, sv.version, sv.retake = "sent", 0, sv.version + 1, None
+        if self.scan_feed is not None:
+            self.scan_feed.stop()
+            self.scan_feed = None
+        self._changed()
+        self._return_timer = self.timers.after(self.confirm_timeout_s, self._guard(self.go_home))
+
+    def scan_take_number(self) -> None:
+        """No ticket yet: take one; the pages wait in memory and are sent from the ticket screen."""
+        self.open_services(Purpose.TAKE)
 
     # ---- messages, server and devices -----------------------------------------------------------
     def _show_message(self, view: MessageView) -> None:
@@ -819,6 +934,8 @@ class KioskCore:
             self.voice.say(self.tr(key))
 
     def close(self) -> None:
+        if self.scan_feed is not None:
+            self.scan_feed.stop()
         self.worker.shutdown()
         self.voice.close()
         self.api.close()

@@ -55,7 +55,22 @@ def build_devices(kiosk: KioskConfig, simulate: bool) -> Devices:
     """The kiosk's devices from its configuration (`--simulate`: the simulators that speak the
     hardware's bytes). A device that cannot be set up is left out — the kiosk works without it
     and tells the citizen what to do — never a crash."""
-    return Devices(reader=_reader(kiosk, simulate), printer=_printer(kiosk, simulate))
+    return Devices(reader=_reader(kiosk, simulate), printer=_printer(kiosk, simulate), camera=_camera(kiosk, simulate))
+
+
+def _camera(kiosk: KioskConfig, simulate: bool):  # -> FrameSource | None
+    cc = kiosk.camera
+    try:
+        from kiosk.devices.camera import open_source
+
+        if simulate:
+            return open_source("simulator")
+        if cc is None:
+            return None
+        return open_source(cc.source, cc.width, cc.height)
+    except Exception:  # no camera or no driver: the scan screen sends the citizen to the service desk
+        logger.exception("document camera %s not available", cc.source if cc else "simulator")
+        return None
 
 
 def _reader(kiosk: KioskConfig, simulate: bool):  # -> CardReader | None

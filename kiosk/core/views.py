@@ -105,6 +105,13 @@ class ProgressView:
 @dataclass
 class ScanView:
     camera_ok: bool
+    phase: str = "live"  # live | capturing | sending | sent
+    pages: int = 0
+    version: int = 0  # bumped whenever the pages change (the UI rebuilds thumbnails)
+    retake: int | None = None  # the page the next capture replaces
+    ticket_id: int | None = None  # the ticket the pages go to (None: take a number first)
+    ticket_number: str = ""
+    problem_key: str = ""
 
 
 @dataclass

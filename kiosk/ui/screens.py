@@ -263,6 +263,8 @@ class TicketScreen(KioskScreen):
         tv = core.ticket_view
         if tv is None:
             return
+        cam = core.devices.camera is not None and tv.ticket_id is not None
+        self.ids.scan.opacity, self.ids.scan.disabled = (1, False) if cam else (0, True)
         self.ids.title.text = tr("kiosk.ticket.checked_in" if tv.checked_in else "kiosk.ticket.title")
         self.ids.number.text = tv.number
         self.ids.service.text = core.catalogue.service_name(tv.service, core.lang) if tv.service else tv.service_name
@@ -491,13 +493,151 @@ def _has_key(key: str) -> bool:
 
 
 class ScanScreen(KioskScreen):
+    """Thin: the core owns the pages and the camera thread; this copies its snapshot to the GPU."""
+
+    has_pages = BooleanProperty(False)
+    _ev = None
+    _seq = -1
+    _version = -1
+    _outline = None
+
+    def on_enter(self, *args) -> None:
+        if self._ev is None:
+            self._ev = Clock.schedule_interval(self._frame, 1 / 15)
+
+    def on_leave(self, *args) -> None:
+        super().on_leave(*args)
+        if self._ev is not None:
+            self._ev.cancel()
+            self._ev = None
+        self._clear_preview()
+
+    def _clear_preview(self) -> None:
+        self.ids.preview.texture = None
+        self._seq = -1
+        if self._outline is not None:
+            self._outline.clear()
+
     def refresh(self) -> None:
         core = _app().core
         sv = core.scan_view
         if sv is None:
             return
-        self.ids.hint.text = tr("kiosk.scan.hint") if sv.camera_ok else ""
-        self.ids.nocam.text = "" if sv.camera_ok else tr("kiosk.scan.no_camera")
+        self.on_enter()
+        down = not sv.camera_ok or core.camera_failed()
+        ids = self.ids
+        if sv.phase == "sent":
+            ids.hint.text = tr("kiosk.scan.sent", number=sv.ticket_number)
+        elif down:
+            ids.hint.text = ""
+        elif sv.ticket_id is None:
+            ids.hint.text = tr("kiosk.scan.hint") + "\n" + tr("kiosk.scan.need_ticket")
+        else:
+            ids.hint.text = tr("kiosk.scan.hint") + "\n" + tr("kiosk.scan.for_ticket", number=sv.ticket_number)
+        if sv.phase == "live" and sv.retake is not None:
+            ids.hint.text = tr("kiosk.scan.retaking", n=sv.retake + 1)
+        ids.problem.text = tr(sv.problem_key) if sv.problem_key else ""
+        ids.nocam.text = tr("kiosk.scan.no_camera") if down and sv.phase != "sent" else (
+            tr("kiosk.scan.sent_body") if sv.phase == "sent" else "")
+        if down or sv.phase == "sent":
+            self._clear_preview()
+        live = sv.phase == "live" and not down
+        ids.capture.text = tr("kiosk.scan.capturing") if sv.phase == "capturing" else (
+            tr("kiosk.scan.retake_now", n=sv.retake + 1) if sv.retake is not None else tr("kiosk.scan.capture"))
+        ids.capture.disabled = not live
+        ids.capture.opacity = 0 if down or sv.phase == "sent" else 1
+        if sv.ticket_id is None:
+            ids.send.action = "take_first"
+            ids.send.text = tr("kiosk.scan.take_first")
+            ids.send.disabled = sv.phase != "live"
+            ids.send.bg = COLORS["primary"]
+        else:
+            ids.send.action = "send"
+            ids.send.text = tr("kiosk.scan.sending") if sv.phase == "sending" else tr("kiosk.scan.send", n=sv.pages)
+            ids.send.disabled = sv.phase != "live" or sv.pages == 0
+            ids.send.bg = COLORS["ok"]
+        ids.send.opacity = 0 if sv.phase == "sent" else 1
+        self.has_pages = sv.pages > 0
+        self._pages(sv)
+
+    def send_pressed(self) -> None:
+        core = _app().core
+        if core.scan_view is not None and core.scan_view.ticket_id is None:
+            core.scan_take_number()
+        else:
+            core.send_scan()
+
+    def _pages(self, sv) -> None:
+        core = _app().core
+        box = self.ids.pages
+        if sv.version != self._version:
+            self._version = sv.version
+            box.clear_widgets()
+            for i, thumb in enumerate(core.scan_doc.thumbnails(360)):
+                w = Factory.ScanPage()
+                w.index = i
+                w.ids.thumb.texture = _texture(thumb)
+                w.ids.retake.action = f"retake:{i}"
+                w.ids.delete.action = f"delete:{i}"
+                w.ids.retake.bind(on_release=lambda _b, i=i: core.retake_page(i))
+                w.ids.delete.bind(on_release=lambda _b, i=i: core.delete_page(i))
+                box.add_widget(w)
+        for w in box.children:
+            w.chosen = sv.retake == w.index
+            w.ids.label.text = tr("kiosk.scan.page", n=w.index + 1)
+            w.ids.retake.text = tr("kiosk.scan.retake")
+            w.ids.delete.text = tr("kiosk.scan.delete")
+            w.ids.delete.disabled = sv.phase != "live"
+
+    def _frame(self, _dt: float) -> None:
+        core = _app().core
+        feed, sv = core.scan_feed, core.scan_view
+        if feed is None or sv is None:
+            return
+        if feed.failed != getattr(self, "_failed", False):
+            self._failed = feed.failed
+            self.refresh()
+        snap = feed.snapshot()
+        if snap is None or snap.seq == self._seq or feed.failed:
+            return
+        self._seq = snap.seq
+        img = self.ids.preview
+        img.texture = _texture(snap.frame, img.texture)
+        img.canvas.ask_update()
+        self._draw_outline(snap)
+
+    def _draw_outline(self, snap) -> None:
+        from kivy.graphics import Color, InstructionGroup, Line
+
+        img = self.ids.preview
+        if self._outline is None:
+            # Its own group on the image: the RelativeLayout's canvas.after holds its PopMatrix.
+            self._outline = InstructionGroup()
+            img.canvas.after.add(self._outline)
+        self._outline.clear()
+        if snap.corners is None:
+            return
+        h, w = snap.frame.shape[:2]
+        nw, nh = img.norm_image_size
+        ox, oy = img.x + (img.width - nw) / 2, img.y + (img.height - nh) / 2
+        pts = []
+        for x, y in snap.corners:
+            pts += [ox + float(x) * nw / w, oy + (h - float(y)) * nh / h]
+        # Amber while the page moves, green once it rests (auto-capture fires then).
+        self._outline.add(Color(*(COLORS["ok"][:3] if snap.progress >= 1 else (1.0, 0.75, 0.1)), 1))
+        self._outline.add(Line(points=pts, close=True, width=max(2.0, 5 * _app().scale)))
+
+
+def _texture(bgr, texture=None):
+    """A BGR frame as a Kivy texture (reused when the size is the same: no new GL texture a frame)."""
+    from kivy.graphics.texture import Texture
+
+    h, w = bgr.shape[:2]
+    if texture is None or texture.size != (w, h):
+        texture = Texture.create(size=(w, h), colorfmt="rgb")
+        texture.flip_vertical()
+    texture.blit_buffer(bgr.tobytes(), colorfmt="bgr", bufferfmt="ubyte")
+    return texture
 
 
 class MessageScreen(KioskScreen):

@@ -260,9 +260,18 @@ def child(out_dir: Path, size: tuple[int, int], prefix: str) -> int:
             on("card")
             shot("progress-card")
         home()
-        # material scan
+        # material scan: a number first, two pages taken as they come to rest, the next one outlined
+        begin(svc_none)
+        on("ticket", "ticket before scanning")
+        reader.lift()
         h.tap("scan")
         on("scan")
+        h.until(lambda: len(core.scan_doc) >= 2, timeout=60, what="two pages captured")
+        feed = core.scan_feed
+        h.until(lambda: core.scan_view.phase == "live" and feed.snapshot() is not None
+                and feed.snapshot().corners is not None and feed.snapshot().progress < 1, timeout=60, what="a page outlined")
+        feed.stop()  # the picture holds this frame: the outline of the page being placed
+        h.pump(3)
         shot("scan")
         home()
         if not landscape and model is not None:

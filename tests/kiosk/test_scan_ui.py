@@ -1,0 +1,94 @@
+"""材料扫描 as a citizen uses it: the simulated document camera, real widgets offscreen, a real server."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.devices.camera.document import pdf_page_count
+
+pytestmark = pytest.mark.kivy
+
+
+def on(h, screen: str, what: str = "") -> None:
+    h.until(lambda: h.app.sm.current == screen, what=what or screen)
+
+
+def pages(h) -> int:
+    return len(h.core.scan_doc)
+
+
+def capture(h, n: int) -> None:
+    """Taps 拍照 once the preview has found the page; waits for the page to join the list."""
+    sv = h.core.scan_view
+    h.until(lambda: h.core.scan_feed.latest_full() is not None and h.core.scan_feed.latest_full()[1] is not None
+            and sv.phase == "live", timeout=30, what="a page under the camera")
+    if pages(h) < n:
+        h.tap("capture")
+    h.until(lambda: pages(h) >= n and sv.phase == "live", timeout=30, what=f"page {n} captured")
+
+
+def test_scan_two_pages_delete_one_and_send_to_the_ticket(ui, server):
+    h = ui
+    h.tap("take")
+    on(h, "services")
+    h.tap("service:SB002")  # no real name: straight to the ticket
+    on(h, "ticket")
+    ticket_id = h.core.ticket_view.ticket_id
+    h.tap("scan")
+    on(h, "scan")
+    assert "A001" in h.texts() and "拍照" in h.texts()
+    h.until(lambda: h.screen.ids.preview.texture is not None, timeout=30, what="the live preview")
+    capture(h, 1)
+    capture(h, 2)
+    h.core.scan_feed.stop()  # auto-capture must not add pages while we check the list
+    h.pump(3)
+    assert pages(h) >= 2
+    while pages(h) > 2:
+        h.tap(f"delete:{pages(h) - 1}")
+    assert len(h.buttons("delete:1")) == 1 and "第 2 页" in h.texts()
+    h.tap("delete:1")
+    h.until(lambda: pages(h) == 1, what="page deleted")
+    assert not h.buttons("delete:1") and "提交（1 页）" in h.texts()
+    h.tap("send")
+    h.until(lambda: h.core.scan_view is not None and h.core.scan_view.phase == "sent", timeout=30, what="sent")
+    assert "已发送到号码 A001" in h.texts()
+    # Personal data: nothing of the pages stays on the kiosk once the server has them.
+    assert pages(h) == 0
+    docs = server.api("GET", f"/tickets/{ticket_id}/documents")
+    assert len(docs) == 1 and docs[0]["pages"] == 1
+    import httpx
+
+    r = httpx.get(server.url + docs[0]["url"], headers={"Authorization": f"Bearer {server._admin}"}, timeout=10)
+    assert r.status_code == 200 and r.content.startswith(b"%PDF") and pdf_page_count(r.content) == 1
+
+
+def test_scan_without_a_ticket_asks_for_a_number_first(ui, server):
+    h = ui
+    h.tap("scan")
+    on(h, "scan")
+    assert "您还没有取号" in h.texts()
+    assert not h.buttons("send") and h.buttons("take_first")
+    capture(h, 1)
+    h.tap("take_first")
+    on(h, "services")
+    h.tap("service:SB002")
+    on(h, "ticket")
+    h.tap("scan")
+    on(h, "scan")
+    assert pages(h) >= 1, "the page taken before the number is kept for sending"
+    h.tap("home")
+    on(h, "home")
+    assert pages(h) == 0, "going home drops unsent pages"
+
+
+def test_no_camera_sends_the_citizen_to_the_desk(ui, server):
+    h = ui
+    h.core.devices.camera = None
+    h.tap("scan")
+    on(h, "scan")
+    assert "请到服务台扫描材料" in h.texts()
+    assert not h.buttons("capture")
+    h.tap("home")
+    on(h, "home")
+    h.tap("take")
+    on(h, "services")
