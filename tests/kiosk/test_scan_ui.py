@@ -40,6 +40,15 @@ def test_scan_two_pages_delete_one_and_send_to_the_ticket(ui, server):
     h.until(lambda: h.screen.ids.preview.texture is not None, timeout=30, what="the live preview")
     capture(h, 1)
     capture(h, 2)
+    # 重拍 page 1: the next capture replaces it instead of adding a page.
+    first = h.core.scan_doc.pages[0]
+    h.tap("retake:0")
+    assert "重拍第 1 页" in h.texts()
+    h.until(lambda: h.core.scan_feed.latest_full()[1] is not None, timeout=30, what="a page for the retake")
+    if h.core.scan_view.retake == 0:
+        h.tap("capture")
+    h.until(lambda: h.core.scan_view.retake is None and h.core.scan_view.phase == "live", timeout=30, what="retaken")
+    assert h.core.scan_doc.pages[0] is not first
     h.core.scan_feed.stop()  # auto-capture must not add pages while we check the list
     h.pump(3)
     assert pages(h) >= 2
@@ -92,3 +101,21 @@ def test_no_camera_sends_the_citizen_to_the_desk(ui, server):
     on(h, "home")
     h.tap("take")
     on(h, "services")
+
+
+def test_a_camera_that_stops_giving_frames_says_where_to_scan(ui, server, tmp_path):
+    """A camera unplugged mid-use (here: a folder of one frame, then nothing) — the kiosk keeps working."""
+    import cv2
+
+    from kiosk.devices.camera.sources import FolderSource
+    from kiosk.devices.camera.synth import make_frame
+
+    cv2.imwrite(str(tmp_path / "f.png"), make_frame(640, 360, seed=3).image)
+    h = ui
+    h.core.devices.camera = FolderSource(tmp_path)
+    h.tap("scan")
+    on(h, "scan")
+    h.until(lambda: "请到服务台扫描材料" in h.texts(), timeout=30, what="the camera-failed message")
+    assert not h.buttons("capture")
+    h.tap("home")
+    on(h, "home")
