@@ -556,7 +556,10 @@ class ScanScreen(KioskScreen):
             ids.send.text = tr("kiosk.scan.sending") if sv.phase == "sending" else tr("kiosk.scan.send", n=sv.pages)
             ids.send.disabled = sv.phase != "live" or sv.pages == 0
             ids.send.bg = COLORS["ok"]
-        ids.send.opacity = 0 if sv.phase == "sent" else 1
+        if down or sv.phase == "sent":  # nothing to send from here: the desk scans instead
+            ids.send.opacity, ids.send.disabled = 0, True
+        else:
+            ids.send.opacity = 1
         self.has_pages = sv.pages > 0
         self._pages(sv)
 
