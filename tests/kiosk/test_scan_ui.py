@@ -119,3 +119,32 @@ def test_a_camera_that_stops_giving_frames_says_where_to_scan(ui, server, tmp_pa
     assert not h.buttons("capture")
     h.tap("home")
     on(h, "home")
+
+
+def test_a_failed_send_keeps_the_pages_and_can_be_tried_again(ui, server):
+    from kiosk.core.api import ApiClient
+    from kiosk.core.localserver import free_port
+
+    h = ui
+    h.tap("take")
+    on(h, "services")
+    h.tap("service:SB002")
+    on(h, "ticket")
+    ticket_id = h.core.ticket_view.ticket_id
+    h.tap("scan")
+    on(h, "scan")
+    capture(h, 1)
+    h.core.scan_feed.stop()
+    real_api = h.core.api
+    h.core.api = ApiClient(f"http://127.0.0.1:{free_port()}", "x", timeout=2)  # nothing listens there
+    try:
+        h.tap("send")
+        h.until(lambda: h.core.scan_view.problem_key != "", timeout=30, what="the upload error")
+    finally:
+        h.core.api.close()
+        h.core.api = real_api
+    assert "材料上传失败" in h.texts() and pages(h) >= 1
+    assert server.api("GET", f"/tickets/{ticket_id}/documents") == []
+    h.tap("send")
+    h.until(lambda: h.core.scan_view.phase == "sent", timeout=30, what="sent on the second try")
+    assert len(server.api("GET", f"/tickets/{ticket_id}/documents")) == 1
