@@ -11,7 +11,9 @@ run: system-run $(STAMP)
 	$(VENV)/bin/yizhan demo
 
 test: system-test $(STAMP)
-	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	@# The device tests share the machine's one pcscd (/run/pcscd): they run on their own first.
+	$(VENV)/bin/python -m pytest -q tests/devices $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --ignore=tests/devices $(PYTEST_ARGS)
 
 venv: $(STAMP)
 

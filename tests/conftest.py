@@ -20,10 +20,3 @@ def _no_event_loop_left_running(request):
     if loop is not None:
         asyncio._set_running_loop(None)
         pytest.fail(f"{request.node.nodeid} left an asyncio event loop running in the main thread")
-
-
-def pytest_collection_modifyitems(config, items):
-    # pcscd is one per machine (/run/pcscd): every device test runs in the same xdist worker.
-    for item in items:
-        if "tests/devices/" in str(item.fspath).replace("\\", "/"):
-            item.add_marker(pytest.mark.xdist_group("devices"))
