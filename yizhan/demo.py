@@ -227,8 +227,12 @@ def main(argv: list[str]) -> int:
     children: list[Child] = []
     stop = threading.Event()
 
-    def shutdown(*_a: object) -> None:
-        stop.set()
+    signalled: list[int] = []
+
+    def shutdown(signum: int, _frame: object) -> None:
+        # Only record it: Event.set() inside a signal handler can deadlock on the lock the
+        # interrupted Event.wait() of the main loop holds. The main loop sets `stop` itself.
+        signalled.append(signum)
 
     signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
@@ -281,6 +285,9 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     reported: set[str] = set()
     while not stop.wait(1.0):
+        if signalled:
+            stop.set()
+            break
         for child in children:
             if child.proc.poll() is not None and child.name not in reported:
                 reported.add(child.name)
