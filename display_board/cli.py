@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 
+from yizhan.signals import StopSignals
 from yizhan.config.displays import DisplayConfig
 from yizhan.i18n import t
 
@@ -110,9 +109,7 @@ def main(argv: list[str]) -> int:
 
         TvApp(service).run()
         return 0
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *a: stop.set())
+    stop = StopSignals()
     service.start()
     try:
         stop.wait()

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import delete, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from yizhan.signals import StopSignals
 from yizhan.clock import Clock, SystemClock
 from yizhan.messaging import topics
 from yizhan.messaging.base import Message, Messenger, PublishError
@@ -635,7 +636,6 @@ def child_main(argv: list[str] | None = None) -> int:
     """`python -m queue_server.publisher`: the child process of `MessagingProcess`."""
     import argparse
     import os
-    import signal
     import sys
 
     from yizhan.cli import setup_logging
@@ -653,9 +653,7 @@ def child_main(argv: list[str] | None = None) -> int:
     setup_logging()
     settings = load_settings()
     db = Database(settings.db_url)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = StopSignals()
     try:
         # Lock lost: leave at once; the server restarts this process, which waits as a standby.
         runtime = MessagingRuntime(settings, db, args.hall, clock_from_env(args.tz), on_lock_lost=lambda: os._exit(3)).start()

@@ -12,7 +12,6 @@ import argparse
 import logging
 import os
 import random
-import signal
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ import httpx
 from yizhan.cli import setup_logging
 from yizhan.config import ConfigError, HallConfig, load_config
 from yizhan.settings import PROJECT_ROOT, load_settings
+from yizhan.signals import StopSignals
 from yizhan.privacy import id_hash, mask_id
 
 logger = logging.getLogger("yizhan.demo")
@@ -227,15 +227,7 @@ def main(argv: list[str]) -> int:
     children: list[Child] = []
     stop = threading.Event()
 
-    signalled: list[int] = []
-
-    def shutdown(signum: int, _frame: object) -> None:
-        # Only record it: Event.set() inside a signal handler can deadlock on the lock the
-        # interrupted Event.wait() of the main loop holds. The main loop sets `stop` itself.
-        signalled.append(signum)
-
-    signal.signal(signal.SIGINT, shutdown)
-    signal.signal(signal.SIGTERM, shutdown)
+    signalled = StopSignals()  # Ctrl-C / SIGTERM: the main loop below stops the hall
 
     server = spawn("server", [], env, state_dir)
     children.append(server)

@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from kiosk.keypad_bus.master import BusMaster
 from kiosk.keypad_bus.protocol import Kind
 from kiosk.keypad_bus.simulator import BusSimulator, SimulatedClerks
 from kiosk.keypad_bus.transport import SerialTransport
+from yizhan.signals import StopSignals
 from yizhan.config.loader import ConfigError, load_config
 from yizhan.i18n import t
 from yizhan.settings import load_settings
@@ -118,15 +118,13 @@ def main(argv: list[str]) -> int:
     except Exception as exc:  # the keys still work without MQTT; console-made changes then do not light keypads
         logger.warning(t("keypads.log.no_mqtt", detail=str(exc)))
         messenger = None
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop = StopSignals((signal.SIGTERM,))  # Ctrl-C stays a KeyboardInterrupt
     bridge.start()
     bridge.on_health()
     master.start()
     logger.info(t("keypads.log.started", bus=bus.id, port=port, baud=bus.baudrate, n=len(devices)))
     try:
-        while not stop.wait(1.0):
-            pass
+        stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
