@@ -432,17 +432,22 @@ class HallService:
         if actor.role == "clerk" and actor.window != window_id:
             raise CommandError(403, "other_window", window=window_id)
 
+    def _ready_window(self, s: Session, window_id: str, day: date) -> WindowRow:
+        """The window's row, locked, if it may call: open and nobody at the desk."""
+        row = self._window(s, window_id)
+        if row.state != WindowState.OPEN.value:
+            raise CommandError(409, "window_not_open", window=self.cfg.window(window_id).display_name)
+        current = self._current(s, row, day)
+        if current is not None:
+            raise CommandError(409, "window_busy", number=current.number)
+        return row
+
     def call_next(self, window_id: str, actor: Actor) -> tuple[Ticket, Choice] | None:
         self._check_clerk_window(actor, window_id)
         with self.db.write() as s:
             now = self.now()
             day = self.today(now)
-            row = self._window(s, window_id)
-            if row.state != WindowState.OPEN.value:
-                raise CommandError(409, "window_not_open", window=self.cfg.window(window_id).display_name)
-            current = self._current(s, row, day)
-            if current is not None:
-                raise CommandError(409, "window_busy", number=current.number)
+            row = self._ready_window(s, window_id, day)
             weights = self.cfg.window(window_id).queues
             self._lock_counters(s, day, weights)
             for _attempt in range(10):
@@ -489,12 +494,7 @@ class HallService:
         with self.db.write() as s:
             now = self.now()
             day = self.today(now)
-            row = self._window(s, window_id)
-            if row.state != WindowState.OPEN.value:
-                raise CommandError(409, "window_not_open", window=self.cfg.window(window_id).display_name)
-            current = self._current(s, row, day)
-            if current is not None:
-                raise CommandError(409, "window_busy", number=current.number)
+            row = self._ready_window(s, window_id, day)
             stmt = select(Ticket).where(Ticket.day == day)
             stmt = stmt.where(Ticket.id == ticket_id) if ticket_id is not None else stmt.where(Ticket.number == (number or "").upper())
             ticket = s.scalar(stmt)
