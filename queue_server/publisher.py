@@ -39,6 +39,7 @@ from yizhan.messaging.mqtt import BatchPublishError
 
 from queue_server.db.engine import Database
 from queue_server.db.tables import Outbox
+from queue_server.events import OUTBOX_WRITTEN
 
 logger = logging.getLogger(__name__)
 
@@ -48,15 +49,11 @@ def watch_outbox_commits(db: Database, callback: Any) -> list[tuple[Any, str, An
     delivers at once instead of at its next poll). Returns the listeners for `unwatch`."""
     pool = db.engine.pool
 
-    def before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
-        if any(isinstance(o, Outbox) for o in session.new):
-            session.info["yz_outbox"] = True
-
     def after_commit(session: Session) -> None:
-        if session.info.pop("yz_outbox", False) and getattr(session.get_bind(), "pool", None) is pool:
+        if session.info.pop(OUTBOX_WRITTEN, False) and getattr(session.get_bind(), "pool", None) is pool:
             callback()
 
-    listeners = [(Session, "before_flush", before_flush), (Session, "after_commit", after_commit)]
+    listeners = [(Session, "after_commit", after_commit)]
     for target, name, fn in listeners:
         event.listen(target, name, fn)
     return listeners

@@ -15,6 +15,7 @@ from yizhan.clock import Clock
 from yizhan.config.model import HallConfig
 from yizhan.i18n import t
 
+from queue_server import queries
 from queue_server.db.engine import Database
 from queue_server.db.tables import (
     Appointment,
@@ -41,7 +42,7 @@ from queue_server.domain.model import (
 )
 from queue_server.domain.policy import Choice, choose_next
 from queue_server.domain.wait import estimated_wait_s, service_time_estimate
-from queue_server.events import Emitter
+from queue_server.events import Emitter, pending
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +164,9 @@ class HallService:
     # ---- estimates ---------------------------------------------------------------------------
     def _open_capacity(self, s: Session, queue_id: str) -> float:
         """Open windows serving the queue, each counted by the weight share it gives this queue."""
-        open_ids = set(s.scalars(select(WindowRow.id).where(WindowRow.state == WindowState.OPEN.value)))
+        open_ids = s.info.get("open_windows")  # one look-up per transaction
+        if open_ids is None:
+            open_ids = s.info["open_windows"] = set(s.scalars(queries.OPEN_WINDOWS))
         share = 0.0
         for w in self.cfg.windows_for_queue(queue_id):
             if w.id in open_ids:
@@ -174,12 +177,7 @@ class HallService:
         cache = s.info.setdefault("service_time", {})  # one look-up per queue per transaction
         if queue_id in cache:
             return cache[queue_id]
-        rows = s.execute(
-            select(Ticket.called_at, Ticket.finished_at)
-            .where(Ticket.day == day, Ticket.queue == queue_id, Ticket.state == TicketState.DONE.value)
-            .order_by(Ticket.finished_at.desc())
-            .limit(20)
-        ).all()
+        rows = s.execute(queries.RECENT_SERVICE, {"day": day, "queue": queue_id}).all()
         durations = [(f - c).total_seconds() for c, f in rows if c and f]
         cache[queue_id] = service_time_estimate(durations, self.cfg.policy.service_time_default_s)
         return cache[queue_id]
@@ -189,8 +187,8 @@ class HallService:
 
     # ---- events helpers ----------------------------------------------------------------------
     def _event(self, s: Session, ticket: Ticket, action: Action, now: datetime, actor: Actor | None, **detail: object) -> None:
-        s.add(
-            TicketEvent(
+        pending(s, "yz_pending_events").append(
+            dict(
                 ticket_id=ticket.id,
                 day=ticket.day,
                 action=action.value,
@@ -204,33 +202,30 @@ class HallService:
         )
 
     def _counter(self, s: Session, day: date, queue_id: str) -> Counter:
-        locked = s.info.setdefault("counters", {})  # locked once per transaction, then reused
-        if (day, queue_id) in locked:
-            return locked[(day, queue_id)]
-        counter = s.execute(_lock(select(Counter).where(Counter.day == day, Counter.queue == queue_id), self.db)).scalar()
-        if counter is None:
-            counter = Counter(day=day, queue=queue_id, last_seq=0, waiting=0)
-            s.add(counter)
-            s.flush()
-        locked[(day, queue_id)] = counter
-        return counter
+        locked = s.info.get("counters", {})  # locked once per transaction, then reused
+        if (day, queue_id) not in locked:
+            self._lock_counters(s, day, [queue_id])
+        return s.info["counters"][(day, queue_id)]
 
     def _lock_counters(self, s: Session, day: date, queue_ids) -> None:  # type: ignore[no-untyped-def]
         """Lock order, everywhere: window row, then queue counters in sorted order, then tickets.
         (PostgreSQL would otherwise deadlock two commands that touch the same queue.)"""
-        for q in sorted(set(queue_ids)):
-            self._counter(s, day, q)
+        locked = s.info.setdefault("counters", {})
+        wanted = tuple(sorted(q for q in set(queue_ids) if (day, q) not in locked))
+        if not wanted:
+            return
+        for counter in s.scalars(queries.counters(wanted, not self.db.is_sqlite), {"day": day}):
+            locked[(day, counter.queue)] = counter
+        missing = [q for q in wanted if (day, q) not in locked]
+        for q in missing:  # the queue's first ticket of the day
+            locked[(day, q)] = Counter(day=day, queue=q, last_seq=0, waiting=0)
+            s.add(locked[(day, q)])
+        if missing:
+            s.flush()
 
     def _line(self, s: Session, day: date, queue_id: str, limit: int) -> list[Ticket]:
         """The first `limit` waiting tickets of a queue in line order (priority first, then place)."""
-        return list(
-            s.scalars(
-                select(Ticket)
-                .where(Ticket.day == day, Ticket.queue == queue_id, Ticket.state == TicketState.WAITING.value)
-                .order_by(Ticket.priority, Ticket.sort_at, Ticket.id)
-                .limit(limit)
-            )
-        )
+        return list(s.scalars(queries.LINE, {"day": day, "queue": queue_id, "n": limit}))
 
     def _queue_changed(self, s: Session, em: Emitter, queue_id: str, day: date) -> None:
         """Publishes the queue's state and 'N ahead' to the first few tickets whose count changed."""
@@ -363,7 +358,7 @@ class HallService:
             self.cfg.window(window_id)
         except StopIteration:
             raise CommandError(404, "unknown_window", window=window_id) from None
-        row = s.execute(_lock(select(WindowRow).where(WindowRow.id == window_id), self.db)).scalar()
+        row = s.scalar(queries.window_row(not self.db.is_sqlite), {"window_id": window_id})
         if row is None:
             row = WindowRow(id=window_id, state=WindowState.CLOSED.value, updated_at=self.now())
             s.add(row)
@@ -401,18 +396,10 @@ class HallService:
             return row
 
     def _heads(self, s: Session, day: date, queue_ids: list[str]) -> list[Candidate]:
-        out: list[Candidate] = []
-        appts: dict[int, Appointment] = {}
-        for q in queue_ids:
-            base = select(Ticket).where(Ticket.day == day, Ticket.queue == q, Ticket.state == TicketState.WAITING.value)
-            for kind in (PriorityKind.NONE, PriorityKind.GREEN):
-                t_ = s.scalar(base.where(Ticket.priority == kind.value).order_by(Ticket.sort_at, Ticket.id).limit(1))
-                if t_ is not None:
-                    out.append(self._candidate(t_, None))
-            for t_ in s.scalars(base.where(Ticket.priority == PriorityKind.APPOINTMENT.value).order_by(Ticket.sort_at).limit(20)):
-                appt = appts.get(t_.appointment_id or 0) or (s.get(Appointment, t_.appointment_id) if t_.appointment_id else None)
-                out.append(self._candidate(t_, appt))
-        return out
+        tickets = list(s.scalars(queries.heads(tuple(queue_ids)), {"day": day}))
+        appt_ids = [t_.appointment_id for t_ in tickets if t_.appointment_id]
+        appts = {a.id: a for a in s.scalars(select(Appointment).where(Appointment.id.in_(appt_ids)))} if appt_ids else {}
+        return [self._candidate(t_, appts.get(t_.appointment_id or 0)) for t_ in tickets]
 
     def _candidate(self, t_: Ticket, appt: Appointment | None) -> Candidate:
         tz = self.clock.tz  # slot times are shown to clerks in the hall's time
@@ -456,17 +443,15 @@ class HallService:
                     return None
                 # The conditional update is what makes a call atomic across windows and servers:
                 # if another window took the ticket first, zero rows change and we choose again.
-                res = s.execute(
-                    update(Ticket)
-                    .where(Ticket.id == choice.ticket.id, Ticket.state == TicketState.WAITING.value)
-                    .values(state=TicketState.CALLED.value, called_at=now, window=window_id, clerk=actor.name or None)
+                ticket = s.scalar(
+                    queries.CALL_IF_WAITING,
+                    {"ticket_id": choice.ticket.id, "now": now, "window_id": window_id, "clerk_name": actor.name or None},
+                    execution_options={"populate_existing": True},
                 )
-                if res.rowcount == 1:
+                if ticket is not None:
                     break
             else:
                 raise CommandError(503, "busy_retry")
-            ticket = s.get(Ticket, choice.ticket.id)
-            s.refresh(ticket)
             self._after_call(s, row, ticket, now, actor, choice.rule, choice.reason())
             if choice.ticket.priority is PriorityKind.GREEN:
                 row.normal_since_priority = 0
