@@ -13,6 +13,7 @@ from pathlib import Path
 from kivy.clock import Clock
 from kivy.core.text import DEFAULT_FONT, LabelBase
 from kivy.core.window import Window
+from kivy.metrics import dp
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -23,6 +24,8 @@ from display_board.announcements import AnnouncementLog
 from display_board.fonts import chinese_font
 from display_board.model import CallUpdate
 from display_board.snapshot import Snapshot
+from display_board.tv.backdrop import Backdrop, Shape
+from display_board.tv.gl import finish as gl_finish
 from yizhan.clock import Clock as HallClock
 from yizhan.i18n import t
 
@@ -30,6 +33,13 @@ logger = logging.getLogger(__name__)
 
 KV = Path(__file__).with_name("tv.kv")
 _loaded = False
+
+# The backdrop's colours (the text colours are in tv.kv).
+NAVY = (0.04, 0.11, 0.23, 1)
+BAR = (0.02, 0.07, 0.16, 1)  # header and notice
+PANEL = (0.07, 0.17, 0.33, 1)
+STRIPE = (0.126, 0.22, 0.37, 1)  # PANEL under 6 % white: every other history row, opaque
+FLASH = (0.78, 0.06, 0.18, 1)
 
 
 def load_style(font: str = "") -> None:
@@ -82,9 +92,14 @@ class TvScreen(FloatLayout):
         self.history_n = history
         self.flash_s = flash_s
         self.recent_title = t("display.tv.recent")
+        self._repaint = Clock.create_trigger(self._paint_backdrop, -1)
+        self.bind(pos=self._repaint, size=self._repaint, banner=self._repaint)
+        for name in ("header", "banner", "current_panel", "history_panel", "notice_box"):
+            self.ids[name].bind(pos=self._repaint, size=self._repaint)
         self.rows = [HistoryRow(odd=bool(i % 2)) for i in range(history)]
         for row in self.rows:
             self.ids.history.add_widget(row)
+            row.bind(pos=self._repaint, size=self._repaint, odd=self._repaint)
         self._chips: list[QueueChip] = []
         self._flash_until = 0.0
         self._flash_event = None
@@ -96,6 +111,25 @@ class TvScreen(FloatLayout):
         if notice_fps > 0:
             Clock.schedule_interval(self._scroll_notice, 1 / notice_fps)
         self.show(None)
+
+    # -- backdrop --------------------------------------------------------------------------
+    def _paint_backdrop(self, *_) -> None:
+        ids = self.ids
+        radius = self.height * 0.015
+        shapes = [Shape(NAVY, self.pos, self.size), Shape(BAR, ids.header.pos, ids.header.size)]
+        if self.banner:
+            shapes.append(Shape(FLASH, ids.banner.pos, ids.banner.size))
+        shapes.append(Shape(FLASH if self.flash_on else PANEL, ids.current_panel.pos, ids.current_panel.size, radius, "current"))
+        shapes.append(Shape(PANEL, ids.history_panel.pos, ids.history_panel.size, radius))
+        shapes += [Shape(STRIPE, row.pos, row.size) for row in self.rows if row.odd]
+        for chip in self._chips:
+            shapes.append(Shape(PANEL, (chip.x + dp(6), chip.y + dp(4)), (chip.width - dp(12), chip.height - dp(8)), dp(10)))
+        shapes.append(Shape(BAR, ids.notice_box.pos, ids.notice_box.size))
+        ids.backdrop.paint(shapes)
+
+    def on_flash_on(self, _, on: bool) -> None:
+        # A colour change only: no text is drawn again.
+        self.ids.backdrop.recolor("current", FLASH if on else PANEL)
 
     # -- time and notice -----------------------------------------------------------------
     def tick_clock(self) -> None:
@@ -180,10 +214,13 @@ class TvScreen(FloatLayout):
         box = self.ids.queues
         while len(self._chips) < len(snap.queues):
             chip = QueueChip()
+            chip.bind(pos=self._repaint, size=self._repaint)
             self._chips.append(chip)
             box.add_widget(chip)
+            self._repaint()
         while len(self._chips) > len(snap.queues):
             box.remove_widget(self._chips.pop())
+            self._repaint()
         for chip, q in zip(self._chips, snap.queues):
             chip.title = f"{q.queue} {q.name}"
             chip.detail = t("display.tv.waiting", n=q.waiting) if q.open else t("display.tv.queue_closed")
@@ -222,7 +259,7 @@ class TvSink:
         self._pushes: list[tuple[Snapshot, CallUpdate | None]] = []
         self._drawn_pending: list[CallUpdate] = []
         self.frames_logged = 0
-        Window.bind(on_flip=self._on_flip)
+        Window.bind(on_draw=self._on_draw, on_flip=self._on_flip)
         # Polled every frame on Kivy's thread (a dict check): scheduling from the message
         # thread was measured to wait hundreds of milliseconds for Kivy's clock.
         Clock.schedule_interval(self._apply, 0)
@@ -263,11 +300,27 @@ class TvSink:
             elif self.screen.banner == t("display.tv.offline"):
                 self.screen.banner = ""
 
-    def _on_flip(self, *args) -> None:
+    def _on_draw(self, *args) -> bool:
+        """Draws without clearing: the backdrop paints every pixel, and clearing the window's
+        colour, depth and stencil buffers cost ~7 ms a frame in software (nothing here uses
+        depth or stencil)."""
+        Window.render_context.draw()
+        return True
+
+    def _on_flip(self, *args) -> bool:
+        """Flips, waits until the frame is really drawn, then records the calls it shows.
+
+        Handlers bound to on_flip run before Kivy's own flip, so this one flips itself and
+        returns True (Kivy then skips its flip). glFinish (tv/gl.py): Mesa's software renderer otherwise
+        queues frames (an offscreen buffer never waits for a swap) and a later texture update
+        stalled for up to 1.7 s behind them; a frame is also only on screen once rasterised."""
+        Window.flip()
+        gl_finish()
         if not self._drawn_pending:
-            return
+            return True
         pending, self._drawn_pending = self._drawn_pending, []
         for upd in pending:
             c = upd.call
             self.log.record("tv", event_id=c.event_id, ticket=c.ticket, window=c.window, recall=c.recall)
             self.frames_logged += 1
+        return True
