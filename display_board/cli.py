@@ -41,6 +41,10 @@ def configure_kivy(tv, state_dir: Path, fullscreen: bool) -> None:
     Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
     Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
     Config.set("graphics", "allow_screensaver", "0")
+    # Kivy asks for 2× multisampling by default; Mesa's software renderer then draws 4 samples
+    # a pixel: a 1080p TV frame took 23 ms instead of 10 ms and the window's buffers ~60 MB more.
+    # The TV's shapes are rectangles and its text comes antialiased from the font renderer.
+    Config.set("graphics", "multisamples", "0")
     Config.set("kivy", "exit_on_escape", "0")
     Config.set("input", "mouse", "mouse,disable_multitouch")
 

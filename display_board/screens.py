@@ -36,6 +36,18 @@ def sample_view(hall: str):
     return view, fresh
 
 
+def save_window(path: Path) -> None:
+    """The window's pixels as the last frame left them: what the TV really shows (a widget's
+    export_to_png draws it again into a texture of its own, without the window's settings)."""
+    from kivy.core.window import Window
+    from kivy.graphics import opengl as gl
+    from PIL import Image
+
+    w, h = Window.size
+    data = gl.glReadPixels(0, 0, w, h, gl.GL_RGBA, gl.GL_UNSIGNED_BYTE)
+    Image.frombytes("RGBA", (w, h), data).transpose(Image.Transpose.FLIP_TOP_BOTTOM).convert("RGB").save(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     out = Path(args[0] if args else "docs/screens")
@@ -48,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
     Config.set("graphics", "width", "1920")
     Config.set("graphics", "height", "1080")
+    Config.set("graphics", "multisamples", "0")  # as `yizhan display` (display_board/cli.py)
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
@@ -78,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     screen.notice_offset = screen.ids.notice_box.width * 0.9
     for _ in range(5):
         EventLoop.idle()
-    screen.export_to_png(str(out / "tv.png"))
+    save_window(out / "tv.png")
 
     # The LED simulator: the hall board and three window strips, fed the same frames a board gets.
     bus = BusSimulator({1: (4, 16), 101: (1, 4), 102: (1, 4), 103: (1, 4)})
