@@ -4,8 +4,9 @@ Measured at 1920×1080 on Mesa's software renderer (llvmpipe, 2 cores): Kivy's d
 samples a texture for every pixel, even for a plain colour, and blends it — a full-screen
 rectangle cost ~17 ms, and the TV's panels, bars and stripes added up to more than two
 screens of such pixels (a frame took 52 ms). Here the shapes are opaque, drawn by a shader that
-only writes a colour, with blending off (~8 ms a screen), and the backdrop covers the whole
-window so the window is not cleared first (see TvSink._on_draw).
+only writes a colour, with blending off, and the background colour only where no shape is, so
+each pixel of the window is filled once; the backdrop covers the whole window, so the window is
+not cleared first (see TvSink._on_draw).
 """
 
 from __future__ import annotations
@@ -24,13 +25,75 @@ void main(void) {
 """
 
 
+Rect = tuple[float, float, float, float]  # x, y, width, height
+
+
 @dataclass(frozen=True)
 class Shape:
     rgba: tuple[float, float, float, float]
     pos: tuple[float, float]
     size: tuple[float, float]
     radius: float = 0.0
+    round_top: bool = True  # False: only the bottom corners are rounded (a stripe at a panel's foot)
     key: str = ""  # a shape whose colour changes later (the flashing panel)
+
+    @property
+    def rect(self) -> Rect:
+        return (self.pos[0], self.pos[1], self.size[0], self.size[1])
+
+    def corners(self) -> list[Rect]:
+        """The squares a rounded shape leaves partly uncovered."""
+        if self.radius <= 0:
+            return []
+        x, y, w, h = self.rect
+        r = min(self.radius, w / 2, h / 2)
+        bottom = [(x, y, r, r), (x + w - r, y, r, r)]
+        return bottom + [(x, y + h - r, r, r), (x + w - r, y + h - r, r, r)] if self.round_top else bottom
+
+    @property
+    def radii(self) -> list[tuple[float, float]]:
+        """Kivy's order: top-left, top-right, bottom-right, bottom-left."""
+        top = self.radius if self.round_top else 0
+        return [(top, top), (top, top), (self.radius, self.radius), (self.radius, self.radius)]
+
+
+def uncovered(area: Rect, covers: list[Rect]) -> list[Rect]:
+    """The parts of `area` that no rectangle of `covers` covers, as a few disjoint rectangles:
+    the grid of all the edges, free cells merged along each band, equal runs merged down."""
+    ax, ay, aw, ah = area
+
+    def edges(lo: float, size: float, pairs) -> list[float]:
+        return sorted({lo, lo + size, *(min(max(v, lo), lo + size) for a, b in pairs for v in (a, a + b))})
+
+    xs = edges(ax, aw, [(x, w) for x, _, w, _ in covers])
+    ys = edges(ay, ah, [(y, h) for _, y, _, h in covers])
+    done: list[Rect] = []
+    open_runs: dict[tuple[float, float], list[float]] = {}  # (x0, x1) → [y0, y1] still growing
+    for y0, y1 in zip(ys, ys[1:]):
+        cy = (y0 + y1) / 2
+        band = [c for c in covers if c[1] <= cy < c[1] + c[3]]
+        runs: list[tuple[float, float]] = []
+        start = None
+        for x0, x1 in zip(xs, xs[1:]):
+            cx = (x0 + x1) / 2
+            free = not any(c[0] <= cx < c[0] + c[2] for c in band)
+            if free and start is None:
+                start = x0
+            elif not free and start is not None:
+                runs.append((start, x0))
+                start = None
+        if start is not None:
+            runs.append((start, xs[-1]))
+        grown: dict[tuple[float, float], list[float]] = {}
+        for run in runs:
+            span = open_runs.pop(run, None)  # the bands are contiguous: a span left open ends at y0
+            grown[run] = [span[0], y1] if span else [y0, y1]
+        for (x0, x1), (sy0, sy1) in open_runs.items():
+            done.append((x0, sy0, x1 - x0, sy1 - sy0))
+        open_runs = grown
+    for (x0, x1), (sy0, sy1) in open_runs.items():
+        done.append((x0, sy0, x1 - x0, sy1 - sy0))
+    return done
 
 
 class Backdrop(Widget):
@@ -43,17 +106,24 @@ class Backdrop(Widget):
         super().__init__(**kw)
         self.colors: dict[str, Color] = {}
 
-    def paint(self, shapes: list[Shape]) -> None:
+    def paint(self, background, shapes: list[Shape]) -> None:
+        """The background colour where no shape is (and under rounded corners), then the shapes
+        in order (a later one may lie on an earlier one: the stripes on their panel)."""
         self.canvas.clear()
         self.colors = {}
+        free = uncovered((self.x, self.y, self.width, self.height), [s.rect for s in shapes])
+        free += [c for s in shapes for c in s.corners()]
         with self.canvas:
             Callback(_blend_off)
+            Color(*background)
+            for x, y, w, h in free:
+                Rectangle(pos=(x, y), size=(w, h))
             for s in shapes:
                 color = Color(*s.rgba)
                 if s.key:
                     self.colors[s.key] = color
                 if s.radius > 0:
-                    RoundedRectangle(pos=s.pos, size=s.size, radius=[s.radius])
+                    RoundedRectangle(pos=s.pos, size=s.size, radius=s.radii)
                 else:
                     Rectangle(pos=s.pos, size=s.size)
             Callback(_blend_on)

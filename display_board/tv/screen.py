@@ -116,16 +116,19 @@ class TvScreen(FloatLayout):
     def _paint_backdrop(self, *_) -> None:
         ids = self.ids
         radius = self.height * 0.015
-        shapes = [Shape(NAVY, self.pos, self.size), Shape(BAR, ids.header.pos, ids.header.size)]
+        shapes = [Shape(BAR, ids.header.pos, ids.header.size)]
         if self.banner:
             shapes.append(Shape(FLASH, ids.banner.pos, ids.banner.size))
         shapes.append(Shape(FLASH if self.flash_on else PANEL, ids.current_panel.pos, ids.current_panel.size, radius, "current"))
         shapes.append(Shape(PANEL, ids.history_panel.pos, ids.history_panel.size, radius))
-        shapes += [Shape(STRIPE, row.pos, row.size) for row in self.rows if row.odd]
+        foot = ids.history_panel.y
+        # A stripe at the panel's foot keeps the panel's rounded corners.
+        shapes += [Shape(STRIPE, row.pos, row.size, radius if abs(row.y - foot) < 1 else 0, round_top=False)
+                   for row in self.rows if row.odd]
         for chip in self._chips:
             shapes.append(Shape(PANEL, (chip.x + dp(6), chip.y + dp(4)), (chip.width - dp(12), chip.height - dp(8)), dp(10)))
         shapes.append(Shape(BAR, ids.notice_box.pos, ids.notice_box.size))
-        ids.backdrop.paint(shapes)
+        ids.backdrop.paint(NAVY, shapes)
 
     def on_flash_on(self, _, on: bool) -> None:
         # A colour change only: no text is drawn again.
@@ -260,9 +263,9 @@ class TvSink:
         self._drawn_pending: list[CallUpdate] = []
         self.frames_logged = 0
         Window.bind(on_draw=self._on_draw, on_flip=self._on_flip)
-        # Polled every frame on Kivy's thread (a dict check): scheduling from the message
-        # thread was measured to wait hundreds of milliseconds for Kivy's clock.
-        Clock.schedule_interval(self._apply, 0)
+        # Triggered from the message thread (Kivy's clock is thread-safe): runs at the loop's
+        # next tick. The frame after one that applied part of a burst triggers it again.
+        self._wake = Clock.create_trigger(self._apply, 0)
 
     def push(self, snap: Snapshot, fresh: CallUpdate | None) -> None:
         with self._lock:
@@ -270,6 +273,7 @@ class TvSink:
             if len(self._pushes) > 1000:  # a TV stuck for minutes: keep the newest picture only
                 logger.warning("TV: %d updates behind; showing the newest", len(self._pushes))
                 self._pushes = self._pushes[-1:]
+        self._wake()
 
     def _apply(self, dt: float) -> None:
         """Applies, each frame, the newest picture that still shows every call not yet drawn;
@@ -316,6 +320,9 @@ class TvSink:
         stalled for up to 1.7 s behind them; a frame is also only on screen once rasterised."""
         Window.flip()
         gl_finish()
+        with self._lock:
+            if self._pushes:
+                self._wake()  # a burst: its next part in the next frame
         if not self._drawn_pending:
             return True
         pending, self._drawn_pending = self._drawn_pending, []
