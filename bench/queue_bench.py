@@ -1,6 +1,7 @@
 """Queue server benchmark (not a test): ticket-issue and call-next latency and throughput at
-1, 10 and 40 concurrent clients over HTTP against a real `yizhan server` on SQLite, and how
-call-next latency grows with 100, 10,000 and 100,000 waiting tickets.
+1, 10 and 40 concurrent clients over HTTP against a real `yizhan server` on SQLite (closed loop),
+40 windows calling at a steady pace and all at the same instant, and how call-next latency
+grows with 100, 10,000 and 100,000 waiting tickets.
 
     .venv/bin/python bench/queue_bench.py [--db-url postgresql://…] [--quick]
 
@@ -10,15 +11,14 @@ Prints a Markdown table for docs/performance.md.
 from __future__ import annotations
 
 import argparse
-import statistics
+import asyncio
+import json
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-
-import httpx
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,53 +31,90 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
 
 
-def http_round(url: str, kiosk: str, admin: str, clients: int, per_client: int) -> dict:
-    issue_lat: list[float] = []
+class RawClient:
+    """A minimal keep-alive HTTP/1.1 client on asyncio streams. The load generator shares the two
+    cores with the server, so it must cost next to nothing: a thread with httpx per window spent
+    as much CPU as the server did, and that showed up as server latency."""
+
+    def __init__(self, url: str, token: str) -> None:
+        u = urlsplit(url)
+        self.host, self.port, self.token = u.hostname, u.port, token
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.used = 0.0
+
+    async def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
+        if self.writer is not None and time.monotonic() - self.used > 4:  # uvicorn closes idle connections after 5 s
+            await self.close()
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.used = time.monotonic()
+        data = json.dumps(body).encode() if body is not None else b""
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {self.token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + data)
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        payload = await self.reader.readexactly(length) if length else b""
+        return int(status_line.split()[1]), payload
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.reader = self.writer = None
+
+
+async def issue_tickets(url: str, kiosk: str, clients: int, per_client: int) -> tuple[list[float], float]:
+    lat: list[float] = []
+
+    async def one(n: int) -> None:
+        c = RawClient(url, kiosk)
+        for i in range(per_client):
+            t0 = time.perf_counter()
+            status, body = await c.request("POST", "/api/v1/tickets", {"service": "RS01", "idempotency_key": f"b{clients}-{n}-{i}-{time.time_ns()}"})
+            lat.append(time.perf_counter() - t0)
+            assert status == 201, body
+        await c.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one(n) for n in range(clients)))
+    return lat, time.perf_counter() - t0
+
+
+async def open_windows(url: str, admin: str, windows: int) -> None:
+    c = RawClient(url, admin)
+    for n in range(windows):
+        await c.request("POST", f"/api/v1/windows/{n + 1:02d}/open")
+    await c.close()
+
+
+async def http_round(url: str, kiosk: str, admin: str, clients: int, per_client: int) -> dict:
+    """Closed loop: each client sends its next request as soon as the previous one answers."""
+    issue_lat, issue_wall = await issue_tickets(url, kiosk, clients, per_client)
+    await open_windows(url, admin, clients)
     call_lat: list[float] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(clients)
 
-    def kiosk_client(n: int) -> None:
-        mine = []
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {kiosk}"}, timeout=30) as c:
-            barrier.wait()
-            for i in range(per_client):
-                t0 = time.perf_counter()
-                r = c.post("/api/v1/tickets", json={"service": "RS01", "idempotency_key": f"b{clients}-{n}-{i}-{time.time_ns()}"})
-                mine.append(time.perf_counter() - t0)
-                assert r.status_code == 201, r.text
-        with lock:
-            issue_lat.extend(mine)
-
-    t0 = time.perf_counter()
-    threads = [threading.Thread(target=kiosk_client, args=(n,)) for n in range(clients)]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
-    issue_wall = time.perf_counter() - t0
-
-    barrier = threading.Barrier(clients)
-
-    def window_client(n: int) -> None:
-        mine = []
+    async def window_client(n: int) -> None:
+        c = RawClient(url, admin)
         wid = f"{n + 1:02d}"
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}, timeout=30) as c:
-            c.post(f"/api/v1/windows/{wid}/open")
-            barrier.wait()
-            while True:
-                t0 = time.perf_counter()
-                r = c.post(f"/api/v1/windows/{wid}/call-next")
-                dt = time.perf_counter() - t0
-                if r.status_code == 204:
-                    break
-                mine.append(dt)
-                c.post(f"/api/v1/windows/{wid}/finish")
-        with lock:
-            call_lat.extend(mine)
+        while True:
+            t0 = time.perf_counter()
+            status, _ = await c.request("POST", f"/api/v1/windows/{wid}/call-next")
+            dt = time.perf_counter() - t0
+            if status == 204:
+                break
+            call_lat.append(dt)
+            await c.request("POST", f"/api/v1/windows/{wid}/finish")
+        await c.close()
 
     t0 = time.perf_counter()
-    threads = [threading.Thread(target=window_client, args=(n,)) for n in range(clients)]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
+    await asyncio.gather(*(window_client(n) for n in range(clients)))
     call_wall = time.perf_counter() - t0
     return {
         "clients": clients,
@@ -86,40 +123,54 @@ def http_round(url: str, kiosk: str, admin: str, clients: int, per_client: int) 
     }
 
 
-def paced_round(url: str, kiosk: str, admin: str, windows: int, seconds: float, interval_s: float) -> dict:
-    """40 windows each calling at a steady pace (a call every `interval_s` on average, far busier than
-    a real hall, where a window calls every few minutes): call-next latency as a clerk feels it."""
+async def paced_round(url: str, kiosk: str, admin: str, windows: int, seconds: float, interval_s: float) -> dict:
+    """`windows` windows each calling at a steady pace (a call every `interval_s` on average, with
+    exponential gaps, staggered start): call-next latency as a clerk feels it."""
     import random
 
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {kiosk}"}, timeout=30) as c:
-        for i in range(int(windows * seconds / interval_s * 1.2)):
-            c.post("/api/v1/tickets", json={"service": "RS01", "idempotency_key": f"paced-{i}-{time.time_ns()}"})
+    await issue_tickets(url, kiosk, 4, int(windows * seconds / interval_s * 1.3 / 4) + 10)
+    await open_windows(url, admin, windows)
     lat: list[float] = []
-    lock = threading.Lock()
     stop_at = time.monotonic() + seconds
 
-    def window_client(n: int) -> None:
+    async def window_client(n: int) -> None:
         rng = random.Random(n)
         wid = f"{n + 1:02d}"
-        mine = []
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}, timeout=30) as c:
-            c.post(f"/api/v1/windows/{wid}/open")
-            time.sleep(rng.uniform(0, interval_s))  # stagger: clerks do not press in step
-            while time.monotonic() < stop_at:
-                t0 = time.perf_counter()
-                r = c.post(f"/api/v1/windows/{wid}/call-next")
-                if r.status_code == 204:
-                    break
-                mine.append(time.perf_counter() - t0)
-                c.post(f"/api/v1/windows/{wid}/finish")
-                time.sleep(rng.expovariate(1 / interval_s))
-        with lock:
-            lat.extend(mine)
+        c = RawClient(url, admin)
+        await asyncio.sleep(rng.uniform(0, interval_s))  # clerks do not press in step
+        while time.monotonic() < stop_at:
+            t0 = time.perf_counter()
+            status, _ = await c.request("POST", f"/api/v1/windows/{wid}/call-next")
+            if status == 204:
+                break
+            lat.append(time.perf_counter() - t0)
+            await c.request("POST", f"/api/v1/windows/{wid}/finish")
+            await asyncio.sleep(rng.expovariate(1 / interval_s))
+        await c.close()
 
-    threads = [threading.Thread(target=window_client, args=(n,)) for n in range(windows)]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
-    return {"calls": len(lat), "p50": pct(lat, 50), "p99": pct(lat, 99), "rate": len(lat) / seconds}
+    await asyncio.gather(*(window_client(n) for n in range(windows)))
+    return {"interval": interval_s, "calls": len(lat), "p50": pct(lat, 50), "p99": pct(lat, 99), "max": max(lat) * 1000, "rate": len(lat) / seconds}
+
+
+async def burst_round(url: str, kiosk: str, admin: str, windows: int, rounds: int) -> dict:
+    """All windows press call-next at the same instant (the hall opens at nine), `rounds` times."""
+    await issue_tickets(url, kiosk, 4, windows * rounds // 4 + 10)
+    await open_windows(url, admin, windows)
+    clients = [RawClient(url, admin) for _ in range(windows)]
+    lat: list[float] = []
+
+    async def press(n: int) -> None:
+        t0 = time.perf_counter()
+        status, _ = await clients[n].request("POST", f"/api/v1/windows/{n + 1:02d}/call-next")
+        lat.append(time.perf_counter() - t0)
+        assert status == 200
+
+    for _ in range(rounds):
+        await asyncio.gather(*(press(n) for n in range(windows)))
+        await asyncio.gather(*(clients[n].request("POST", f"/api/v1/windows/{n + 1:02d}/finish") for n in range(windows)))
+    for c in clients:
+        await c.close()
+    return {"calls": len(lat), "p50": pct(lat, 50), "p99": pct(lat, 99), "max": max(lat) * 1000}
 
 
 def scaling(waiting: int, db_url: str | None, calls: int = 200) -> tuple[float, float]:
@@ -166,33 +217,40 @@ def scaling(waiting: int, db_url: str | None, calls: int = 200) -> tuple[float, 
     return pct(lat, 50), pct(lat, 99)
 
 
+def hall_server(tmp: Path, name: str):  # type: ignore[no-untyped-def]
+    d = tmp / name
+    env = yizhan_env(write_hall(d / "config", small_hall(windows=40, cap=9999)), d / "state")
+    server = start_server(env)
+    admin = yizhan("token", "--role", "admin", env=env)
+    kiosk = yizhan("token", "--role", "kiosk", "--device", "bench", env=env)
+    return server, admin, kiosk
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db-url", help="PostgreSQL URL for the scaling part (default: SQLite)")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     per_client_total = 200 if args.quick else 800
+    paced_s = 20 if args.quick else 60
 
     tmp = Path(tempfile.mkdtemp(prefix="yz-bench-"))
-    results = []
+    results, paced = [], []
     for clients in (1, 10, 40):
-        d = tmp / f"c{clients}"
-        env = yizhan_env(write_hall(d / "config", small_hall(windows=40, cap=9999)), d / "state")
-        server = start_server(env)
+        server, admin, kiosk = hall_server(tmp, f"c{clients}")
         try:
-            admin = yizhan("token", "--role", "admin", env=env)
-            kiosk = yizhan("token", "--role", "kiosk", "--device", "bench", env=env)
-            results.append(http_round(server.url, kiosk, admin, clients, max(1, per_client_total // clients)))
+            results.append(asyncio.run(http_round(server.url, kiosk, admin, clients, max(1, per_client_total // clients))))
         finally:
             server.stop()
-
-    d = tmp / "paced"
-    env = yizhan_env(write_hall(d / "config", small_hall(windows=40, cap=9999)), d / "state")
-    server = start_server(env)
+    for interval in (10.0, 2.0):
+        server, admin, kiosk = hall_server(tmp, f"paced{interval:g}")
+        try:
+            paced.append(asyncio.run(paced_round(server.url, kiosk, admin, 40, paced_s, interval)))
+        finally:
+            server.stop()
+    server, admin, kiosk = hall_server(tmp, "burst")
     try:
-        admin = yizhan("token", "--role", "admin", env=env)
-        kiosk = yizhan("token", "--role", "kiosk", "--device", "bench", env=env)
-        paced = paced_round(server.url, kiosk, admin, 40, 20 if args.quick else 60, 2.0)
+        burst = asyncio.run(burst_round(server.url, kiosk, admin, 40, 10 if args.quick else 25))
     finally:
         server.stop()
 
@@ -201,9 +259,14 @@ def main() -> None:
     for r in results:
         print(f"| {r['clients']} | {r['issue_p50']:.1f} | {r['issue_p99']:.1f} | {r['issue_tps']:.0f} | {r['call_p50']:.1f} | {r['call_p99']:.1f} | {r['calls'] / r['call_wall']:.0f} |")
     print()
-    print("| 40 windows at a steady pace (a call every 2 s each) | calls | calls/s | call-next p50 ms | call-next p99 ms |")
+    print("| 40 windows, each calling every … on average | calls | calls/s | call-next p50 ms | call-next p99 ms | max ms |")
+    print("|---|---|---|---|---|---|")
+    for p in paced:
+        print(f"| {p['interval']:g} s | {p['calls']} | {p['rate']:.1f} | {p['p50']:.1f} | {p['p99']:.1f} | {p['max']:.0f} |")
+    print()
+    print("| 40 windows pressing call-next at the same instant | calls | call-next p50 ms | call-next p99 ms | max ms |")
     print("|---|---|---|---|---|")
-    print(f"| closed windows stagger, exponential gaps | {paced['calls']} | {paced['rate']:.1f} | {paced['p50']:.1f} | {paced['p99']:.1f} |")
+    print(f"| {burst['calls'] // 40} rounds | {burst['calls']} | {burst['p50']:.1f} | {burst['p99']:.1f} | {burst['max']:.0f} |")
     print()
     print("| waiting tickets | call-next p50 ms | call-next p99 ms |")
     print("|---|---|---|")

@@ -82,6 +82,7 @@ class OutboxPublisher:
         ack_timeout: float = 5.0,
         keep_days: int = 7,
         echo_timeout: float = 5.0,
+        mark_every: float = 0.5,
     ) -> None:
         self.db = db
         self.messenger = messenger
@@ -93,6 +94,10 @@ class OutboxPublisher:
         self.backoff_min, self.backoff_max = backoff_min, backoff_max
         self.ack_timeout = ack_timeout
         self.keep_days = keep_days
+        # Marking is one write transaction on the hall's database, taken from another process: on
+        # SQLite the server's commands wait for it, so acknowledged rows are marked in batches at
+        # most every `mark_every` seconds (after a crash they go out again; subscribers drop repeats).
+        self.mark_every = mark_every
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._reconnected = threading.Event()
@@ -267,6 +272,8 @@ class OutboxPublisher:
                     with self._mark_lock:
                         self._pending.difference_update(ids)
                     delay = self.backoff_min
+                    if not final:
+                        self._stopping.wait(self.mark_every)
                 except Exception:
                     # Unmarked rows are sent again after a restart: a repeat, never a loss.
                     logger.exception("could not mark %d outbox rows delivered; retrying", len(ids))

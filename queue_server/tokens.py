@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from queue_server.db.engine import Database
 from queue_server.db.tables import Token
@@ -41,12 +41,19 @@ def create_token(db: Database, now: datetime, role: str, window: str | None = No
     return token
 
 
+# Every request is checked against the database (a revoked token stops at once, on every server);
+# a plain Core statement built once keeps that to a fraction of a millisecond.
+_VALID = select(Token.id, Token.role, Token.name, Token.window, Token.device).where(
+    Token.token_hash == bindparam("token_hash"), Token.revoked_at.is_(None)
+)
+
+
 def verify_token(db: Database, token: str) -> Principal | None:
-    with db.read() as s:
-        row = s.scalar(select(Token).where(Token.token_hash == _hash(token), Token.revoked_at.is_(None)))
-        if row is None:
-            return None
-        return Principal(role=row.role, name=row.name, window=row.window, device=row.device, token_id=row.id)
+    with db.engine.connect() as c:
+        row = c.execute(_VALID, {"token_hash": _hash(token)}).first()
+    if row is None:
+        return None
+    return Principal(role=row.role, name=row.name, window=row.window, device=row.device, token_id=row.id)
 
 
 def revoke_token(db: Database, token_id: int, now: datetime) -> bool:
