@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kivy.graphics import Callback, Color, Rectangle, RenderContext, RoundedRectangle
+from kivy.graphics import Callback, Color, Ellipse, Rectangle, RenderContext
 from kivy.graphics.opengl import GL_BLEND, glDisable, glEnable
 from kivy.uix.widget import Widget
 
@@ -50,11 +50,22 @@ class Shape:
         bottom = [(x, y, r, r), (x + w - r, y, r, r)]
         return bottom + [(x, y + h - r, r, r), (x + w - r, y + h - r, r, r)] if self.round_top else bottom
 
-    @property
-    def radii(self) -> list[tuple[float, float]]:
-        """Kivy's order: top-left, top-right, bottom-right, bottom-left."""
-        top = self.radius if self.round_top else 0
-        return [(top, top), (top, top), (self.radius, self.radius), (self.radius, self.radius)]
+    def pieces(self) -> tuple[list[Rect], list[tuple[float, float, float, float, float]]]:
+        """The shape as rectangles and quarter discs (centre x, y, radius, start and end angle,
+        Kivy's degrees: 0 up, clockwise). Kivy's RoundedRectangle is a fan of long thin
+        triangles from the centre, which the software renderer sets up tile by tile: a frame
+        with the TV's seven rounded panels took ~2 ms longer."""
+        x, y, w, h = self.rect
+        r = min(self.radius, w / 2, h / 2)
+        if r <= 0:
+            return [self.rect], []
+        rects = [(x + r, y, w - 2 * r, h), (x, y + r, r, h - 2 * r), (x + w - r, y + r, r, h - 2 * r)]
+        discs = [(x + w - r, y + r, r, 90, 180), (x + r, y + r, r, 180, 270)]
+        if self.round_top:
+            discs += [(x + r, y + h - r, r, 270, 360), (x + w - r, y + h - r, r, 0, 90)]
+        else:
+            rects += [(x, y + h - r, r, r), (x + w - r, y + h - r, r, r)]
+        return rects, discs
 
 
 def uncovered(area: Rect, covers: list[Rect]) -> list[Rect]:
@@ -122,10 +133,11 @@ class Backdrop(Widget):
                 color = Color(*s.rgba)
                 if s.key:
                     self.colors[s.key] = color
-                if s.radius > 0:
-                    RoundedRectangle(pos=s.pos, size=s.size, radius=s.radii)
-                else:
-                    Rectangle(pos=s.pos, size=s.size)
+                rects, discs = s.pieces()
+                for x, y, w, h in rects:
+                    Rectangle(pos=(x, y), size=(w, h))
+                for cx, cy, r, start, end in discs:
+                    Ellipse(pos=(cx - r, cy - r), size=(2 * r, 2 * r), angle_start=start, angle_end=end, segments=12)
             Callback(_blend_on)
 
     def recolor(self, key: str, rgba) -> None:
