@@ -11,7 +11,7 @@ not cleared first (see TvSink._on_draw).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kivy.graphics import Callback, Color, Ellipse, Rectangle, RenderContext
 from kivy.graphics.opengl import GL_BLEND, glDisable, glEnable
@@ -34,8 +34,8 @@ class Shape:
     pos: tuple[float, float]
     size: tuple[float, float]
     radius: float = 0.0
-    round_top: bool = True  # False: only the bottom corners are rounded (a stripe at a panel's foot)
-    key: str = ""  # a shape whose colour changes later (the flashing panel)
+    round_top: bool = field(default=True, kw_only=True)  # False: only the bottom corners are rounded
+    key: str = field(default="", kw_only=True)  # a shape whose colour changes later (the flashing panel)
 
     @property
     def rect(self) -> Rect:

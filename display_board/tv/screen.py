@@ -125,7 +125,7 @@ class TvScreen(FloatLayout):
         shapes = [Shape(BAR, ids.header.pos, ids.header.size)]
         if self.banner:
             shapes.append(Shape(FLASH, ids.banner.pos, ids.banner.size))
-        shapes.append(Shape(FLASH if self.flash_on else PANEL, ids.current_panel.pos, ids.current_panel.size, radius, "current"))
+        shapes.append(Shape(FLASH if self.flash_on else PANEL, ids.current_panel.pos, ids.current_panel.size, radius, key="current"))
         shapes.append(Shape(PANEL, ids.history_panel.pos, ids.history_panel.size, radius))
         foot = ids.history_panel.y
         # A stripe at the panel's foot keeps the panel's rounded corners.

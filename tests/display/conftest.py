@@ -31,7 +31,10 @@ def hall_config():
 
 @pytest.fixture(scope="session")
 def kivy_window():
-    """Kivy's one window per process, at the TV's size."""
+    """Kivy's one window per process, at the TV's size, configured as `yizhan display` does."""
+    from kivy.config import Config
+
+    Config.set("graphics", "multisamples", "0")
     from kivy.base import EventLoop
     from kivy.core.window import Window
 

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime
 
+import numpy as np
+import pytest
+
+from display_board.announcements import AnnouncementLog, read_log
+from display_board.model import HallView
+from display_board.snapshot import snapshot
 from display_board.tv.backdrop import uncovered
+from tests.display.helpers import HALL, call_payload, kivy_pump, wait_for
+from yizhan.clock import ManualClock
 
 
 def inside(p, r) -> bool:
@@ -34,3 +43,52 @@ def test_the_tv_layout_needs_few_background_pieces():
     free = uncovered((0, 0, 1920, 1080), covers)
     assert 0 < len(free) <= 20
     assert sum(w * h for _, _, w, h in free) < 0.2 * 1920 * 1080
+
+
+def window_pixel(x: float, y: float) -> tuple[int, int, int]:
+    from kivy.core.window import Window
+    from kivy.graphics import opengl as gl
+
+    data = gl.glReadPixels(int(x), int(y), 1, 1, gl.GL_RGBA, gl.GL_UNSIGNED_BYTE)
+    return tuple(data[:3])
+
+
+def close(rgb, rgba) -> bool:
+    return all(abs(a - round(b * 255)) <= 2 for a, b in zip(rgb, rgba[:3]))
+
+
+@pytest.mark.kivy
+def test_each_frame_paints_every_pixel_and_the_flash_is_the_panel_colour(kivy_window, tmp_path):
+    """The TV draws without clearing the window (it costs a software renderer several ms a
+    frame): the backdrop must cover every pixel, whatever the window held before."""
+    from kivy.graphics import opengl as gl
+
+    from display_board.tv.screen import FLASH, PANEL, TvScreen, TvSink
+
+    clock = ManualClock(datetime.fromisoformat("2026-11-23T09:30:00+08:00"))
+    screen = TvScreen(clock, history=8, flash_s=0, notice_fps=0)  # flash_on set by hand below
+    kivy_window.add_widget(screen)
+    screen.size = kivy_window.size
+    sink = TvSink(screen, AnnouncementLog(tmp_path, clock, "tv-1"))
+    try:
+        view = HallView(HALL)
+        update = view.apply(f"yizhan/{HALL}/call", call_payload("A012", "05"))
+        sink.push(snapshot(view, hall_name="大厅", notice="请保管好号票", history=8, by_name=False, connected=True), update)
+        wait_for(lambda: read_log(tmp_path), pump=kivy_pump, what="A012 drawn")
+        screen.flash_on = True
+        gl.glClearColor(1, 0, 1, 1)  # magenta garbage where the last frame was
+        gl.glClear(gl.GL_COLOR_BUFFER_BIT)
+        screen.canvas.ask_update()
+        kivy_pump()
+        w, h = kivy_window.size
+        pixels = np.frombuffer(gl.glReadPixels(0, 0, w, h, gl.GL_RGBA, gl.GL_UNSIGNED_BYTE), np.uint8).reshape(h, w, 4)
+        magenta = (pixels[..., 0] > 240) & (pixels[..., 1] < 15) & (pixels[..., 2] > 240)
+        assert not magenta.any(), f"{int(magenta.sum())} pixels not painted"
+        panel = screen.ids.current_panel
+        spot = (panel.x + panel.width * 0.05, panel.y + panel.height * 0.05)  # inside, clear of text
+        assert close(window_pixel(*spot), FLASH)
+        screen.flash_on = False
+        kivy_pump()
+        assert close(window_pixel(*spot), PANEL)
+    finally:
+        kivy_window.remove_widget(screen)
