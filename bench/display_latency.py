@@ -4,8 +4,10 @@ Starts a real Mosquitto and a real `yizhan display --simulate` process (offscree
 1920×1080, LED board and window strips on simulators behind pty pairs, voice rendered by
 espeak-ng and written as WAV), publishes calls as the queue server would, and reads the
 display's announcements.jsonl: each record is written when the output really happened — the
-TV when the frame showing the call is flipped, the LED when the board acknowledged the line,
-the voice when the rendered announcement is handed to the audio output.
+TV when the frame showing the call has been flipped and fully rasterised (glFinish), the LED
+when the board acknowledged the line, the voice when the rendered announcement is handed to
+the audio output. The machine's load average is printed at the start and the end: other
+processes on the same cores delay the display's threads, the TV's most.
 
     .venv/bin/python bench/display_latency.py [--calls 100] [--gap 0.3]
 """
@@ -57,6 +59,15 @@ def proc_mem(pid: int) -> dict[str, int]:
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=100)
@@ -97,7 +108,8 @@ def main() -> int:
         if not online.wait(120):
             print("display did not come online; log:", (work / "display.log").read_text()[-2000:])
             return 1
-        print(f"display process online (all outputs healthy) after {time.monotonic() - t_start:.2f} s")
+        print(f"display process online (all outputs healthy) after {time.monotonic() - t_start:.2f} s; load average {load()}")
+        cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
         sent: dict[str, float] = {}
 
         def publish(ticket: str, window: str) -> None:
@@ -110,6 +122,7 @@ def main() -> int:
             publish(f"A{i + 1:03d}", windows[i % 6])
             time.sleep(args.gap)  # pacing: one call every `gap` seconds, the voice queue idle in between
         steady = dict(sent)
+        cpu_steady = (cpu_seconds(proc.pid) - cpu0) / (time.monotonic() - t0)
         sent.clear()
         for i in range(20):  # the burst: 20 calls in one second
             publish(f"B{i + 1:03d}", windows[i % 6])
@@ -150,7 +163,12 @@ def main() -> int:
     print(fmt("MQTT call → voice starts", lat(burst, "voice")))
     order = [r["ticket"] for r in recs if r["output"] == "voice" and r["event_id"] in burst]
     print(f"burst spoken in order, each once: {order == [f'B{i + 1:03d}' for i in range(20)]}")
+    if not args.no_tv:
+        shown = [r["ticket"] for r in recs if r["output"] == "tv" and (r["event_id"] in burst or r["event_id"] in steady)]
+        expected = [f"A{i + 1:03d}" for i in range(len(steady))] + [f"B{i + 1:03d}" for i in range(20)]
+        print(f"every call drawn on the TV, in order, each once: {shown == expected}")
     print(f"display process memory: RSS {mem.get('VmRSS')} MB now, peak {mem.get('VmHWM')} MB")
+    print(f"display process CPU during the steady run: {cpu_steady * 100:.0f} % of one core; load average at the end {load()}")
     return 0
 
 
