@@ -15,6 +15,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("dir", nargs="?", help="配置目录（默认 YIZHAN_CONFIG 或 ./config）")
     args = parser.parse_args(argv)
     config_dir = Path(args.dir) if args.dir else load_settings().config_dir
+    if config_dir.is_file():  # `yizhan check-config config/hall.yaml` names the file itself
+        config_dir = config_dir.parent
     try:
         cfg = load_config(config_dir)
     except ConfigError as exc:

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from yizhan.config.appointments import AppointmentsConfig
 from yizhan.config.devices import KioskConfig
 from yizhan.config.displays import DisplayConfig
 from yizhan.config.keypads import KeypadBusConfig
@@ -250,6 +251,7 @@ class HallConfig(Strict):
     displays: list[DisplayConfig] = Field(default_factory=list)
     keypad_buses: list[KeypadBusConfig] = Field(default_factory=list)
     wechat: WechatConfig | None = Field(None, description="WeChat service account (微信叫号); absent = phone page only")
+    appointments: AppointmentsConfig = Field(default_factory=AppointmentsConfig, description="appointment booking (预约); no services = none")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "HallConfig":
@@ -327,6 +329,10 @@ class HallConfig(Strict):
                 if w not in windows:
                     where = ("displays", d, "window_strips", "windows", w) if w in strips else ("displays", d)
                     problems.append((where, f"窗口 {w!r} 未定义；请改成 windows: 里已有的窗口号，或删去这一行"))
+        codes = {sv.code for sv in self.services}
+        for code in self.appointments.services:
+            if code not in codes:
+                problems.append((("appointments", "services", code), f"事项编码 {code!r} 未定义；请改成 services: 里已有的事项编码，或删去这一行"))
         if problems:
             raise CrossCheckError(problems)
         return self
