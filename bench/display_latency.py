@@ -9,7 +9,8 @@ when the board acknowledged the line, the voice when the rendered announcement i
 the audio output. The machine's load average is printed at the start and the end: other
 processes on the same cores delay the display's threads, the TV's most.
 
-    .venv/bin/python bench/display_latency.py [--calls 100] [--gap 0.3]
+    .venv/bin/python bench/display_latency.py [--calls 100] [--gap 0.3] [--no-tv] [--notice-fps N]
+    xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python bench/display_latency.py --video x11
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -74,6 +76,8 @@ def main() -> int:
     parser.add_argument("--gap", type=float, default=0.3, help="seconds between calls in the steady run")
     parser.add_argument("--no-tv", action="store_true", help="a display process without a TV (LED and voice only)")
     parser.add_argument("--notice-fps", type=int, default=None, help="tv.notice_fps (0 = a still notice)")
+    parser.add_argument("--video", default="offscreen",
+                        help="SDL video driver of the TV: offscreen (default), or x11 with DISPLAY set (e.g. under xvfb-run)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="display-bench-"))
     broker = hall_broker(work / "broker").start()
@@ -90,7 +94,7 @@ def main() -> int:
     (work / "config" / "hall.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
     expected_parts = ("led_board", "window_strips", "voice") + (() if args.no_tv else ("tv",))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("YIZHAN_", "KIVY_"))} | {
-        "YIZHAN_CONFIG": str(work / "config"), "YIZHAN_STATE_DIR": str(work / "state"), "SDL_VIDEODRIVER": "offscreen",
+        "YIZHAN_CONFIG": str(work / "config"), "YIZHAN_STATE_DIR": str(work / "state"), "SDL_VIDEODRIVER": args.video,
         "YIZHAN_MQTT_URL": f"mqtt://{DISPLAY}:{USERS[DISPLAY]}@127.0.0.1:{broker.port}", "YIZHAN_LOG_LEVEL": "WARNING",
     }
     online = threading.Event()
@@ -169,6 +173,7 @@ def main() -> int:
         print(f"every call drawn on the TV, in order, each once: {shown == expected}")
     print(f"display process memory: RSS {mem.get('VmRSS')} MB now, peak {mem.get('VmHWM')} MB")
     print(f"display process CPU during the steady run: {cpu_steady * 100:.0f} % of one core; load average at the end {load()}")
+    shutil.rmtree(work, ignore_errors=True)  # kept only when the display failed to come online
     return 0
 
 
