@@ -125,14 +125,16 @@ class TvScreen(FloatLayout):
         shapes = [Shape(BAR, ids.header.pos, ids.header.size)]
         if self.banner:
             shapes.append(Shape(FLASH, ids.banner.pos, ids.banner.size))
-        shapes.append(Shape(FLASH if self.flash_on else PANEL, ids.current_panel.pos, ids.current_panel.size, radius, key="current"))
+        current = ids.current_panel
+        shapes.append(Shape(FLASH if self.flash_on else PANEL, current.pos, current.size, radius, key="current"))
         shapes.append(Shape(PANEL, ids.history_panel.pos, ids.history_panel.size, radius))
         foot = ids.history_panel.y
         # A stripe at the panel's foot keeps the panel's rounded corners.
         shapes += [Shape(STRIPE, row.pos, row.size, radius if abs(row.y - foot) < 1 else 0, round_top=False)
                    for row in self.rows if row.odd]
         for chip in self._chips:
-            shapes.append(Shape(PANEL, (chip.x + dp(6), chip.y + dp(4)), (chip.width - dp(12), chip.height - dp(8)), dp(10)))
+            inset = (chip.x + dp(6), chip.y + dp(4)), (chip.width - dp(12), chip.height - dp(8))
+            shapes.append(Shape(PANEL, *inset, dp(10)))
         shapes.append(Shape(BAR, ids.notice_box.pos, ids.notice_box.size))
         ids.backdrop.paint(NAVY, shapes)
 
@@ -321,9 +323,10 @@ class TvSink:
         """Flips, waits until the frame is really drawn, then records the calls it shows.
 
         Handlers bound to on_flip run before Kivy's own flip, so this one flips itself and
-        returns True (Kivy then skips its flip). glFinish (tv/gl.py): Mesa's software renderer otherwise
-        queues frames (an offscreen buffer never waits for a swap) and a later texture update
-        stalled for up to 1.7 s behind them; a frame is also only on screen once rasterised."""
+        returns True (Kivy then skips its flip). glFinish (tv/gl.py): Mesa's software renderer
+        otherwise queues frames (an offscreen buffer never waits for a swap) and a later
+        texture update stalled for up to 1.7 s behind them; a frame is also only on screen
+        once rasterised."""
         Window.flip()
         gl_finish()
         with self._lock:
