@@ -181,6 +181,16 @@ class Appointment(Base):
     slot_end: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default="booked")  # booked | checked_in | cancelled
     ticket_id: Mapped[int | None] = mapped_column(default=None)  # no FK: tickets already reference appointments
+    # booking (migration 0002): the citizen's page token, masked ID number, source, when booked/cancelled
+    token: Mapped[str | None] = mapped_column(String(48), default=None)
+    masked_id: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    source: Mapped[str] = mapped_column(String(16), default="phone", server_default="phone")
+    created_at: Mapped[datetime | None] = mapped_column(default=None)
+    cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
+    __table_args__ = (
+        Index("ix_appointments_token", "token", unique=True),
+        Index("ix_appointments_slot", "day", "service", "slot_start", "status"),
+    )
 
 
 class Case(Base):

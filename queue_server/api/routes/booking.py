@@ -1,0 +1,175 @@
+"""The citizen's booking pages on the phone (预约办事), and the manager's list of the day.
+
+/book                 the services that take bookings
+/book/<code>?day=     days, free slots, ID number and name → POST /book/<code>
+/b/<token>            the booking: what, when, what to bring, how to check in; cancel
+
+Server-rendered forms: they work in WeChat's browser and on old phones without JavaScript (a
+small script only checks the ID number before sending). No login: the booking's page token is
+its key. The full ID number exists only while the POST is handled — a refused form comes back
+with the name but never the number.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from yizhan.i18n import t
+
+from queue_server.api.routes.appointments import book_of, check_rate, identity_from, parse_day, parse_start
+from queue_server.api.routes.console import page_session
+from queue_server.api.routes.phone import _lang
+from queue_server.service import CommandError
+from queue_server.web.render import page
+
+logger = logging.getLogger(__name__)
+
+prefix = ""
+router = APIRouter(include_in_schema=False)
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).resolve().parents[2] / "booking"), autoescape=select_autoescape(["html"]),
+    trim_blocks=True, lstrip_blocks=True,
+)
+HEADERS = {
+    "Cache-Control": "no-store", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; frame-ancestors 'none'",
+}
+
+
+def _render(request: Request, template: str, status: int = 200, **context: object) -> HTMLResponse:
+    lang = _lang(request)
+    svc = request.app.state.service
+    html = TEMPLATES.get_template(template).render(
+        t=lambda key, **kw: t(key, lang, **kw), lang=lang, hall=svc.cfg.hall, day_label=lambda d: _day_label(d, lang, svc.today()),
+        q="?lang=en" if lang == "en" else "", request_path=request.url.path, **context,
+    )
+    return HTMLResponse(html, status_code=status, headers=HEADERS)
+
+
+def _day_label(d: date, lang: str, today: date) -> str:
+    when = t("booking.today", lang) if d == today else (t("booking.tomorrow", lang) if (d - today).days == 1 else t(f"booking.wd{d.weekday()}", lang))
+    return t("booking.day_label", lang, month=d.month, day=d.day, when=when)
+
+
+@router.get("/book", response_class=HTMLResponse)
+def services_page(request: Request) -> HTMLResponse:
+    book = book_of(request)
+    cfg = book.cfg
+    deps = {d.id: d.name for d in cfg.departments}
+    items = [{"code": b.service.code, "name": b.service.name, "department": deps.get(b.service.department, ""), "slot_min": b.rule.slot_min}
+             for b in book.bookable_services()]
+    return _render(request, "book_services.html", items=items)
+
+
+def _form_page(request: Request, code: str, day_text: str | None, status: int = 200, error: str = "", name: str = "", chosen: str = "") -> HTMLResponse:
+    book = book_of(request)
+    try:
+        b = book.bookable(code)
+    except CommandError as exc:
+        return _render(request, "book_message.html", status=404, headline=exc.message, detail="")
+    days = book.days(code)
+    try:
+        day = parse_day(day_text) if day_text else None
+    except CommandError:
+        day = None
+    if day not in days:
+        # the first day that still has a free place, so the citizen sees slots at once
+        day = next((d for d in days if any(p.bookable and p.free for p in book.slots(code, d))), days[0] if days else None)
+    places = [p for p in book.slots(code, day) if p.bookable or p.free == 0 and p.slot.start >= book.now()] if day else []
+    return _render(
+        request, "book_form.html", status=status, service=b.service, rule=b.rule, days=days, day=day, places=places,
+        error=error, name=name, chosen=chosen, hours_note=b.queue.hours,
+    )
+
+
+@router.get("/book/{code}", response_class=HTMLResponse)
+def form_page(code: str, request: Request, day: str | None = None) -> HTMLResponse:
+    return _form_page(request, code, day)
+
+
+@router.post("/book/{code}")
+async def submit(code: str, request: Request) -> Response:
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    day_text, start_text, name = form.get("day", ""), form.get("start", ""), form.get("name", "")[:30]
+    try:
+        check_rate(request)
+        book = book_of(request)
+        book.bookable(code)
+        if not start_text:
+            raise CommandError(422, "appointment_pick_slot")
+        day, start = parse_day(day_text), parse_start(start_text)
+        hashed, masked_id, masked_name = identity_from(request, form.get("id_number", "")[:18], name)
+        appt = book.book(code, day, start, hashed, masked_id, masked_name, "phone")
+    except CommandError as exc:
+        # the number the citizen typed is not sent back; the name and the chosen slot are
+        return _form_page(request, code, day_text, status=exc.status, error=exc.message, name=name, chosen=start_text)
+    lang = "?lang=en" if _lang(request) == "en" else ""
+    return RedirectResponse(f"/b/{quote(appt.token or '')}{lang}", status_code=303)
+
+
+def _booking_page(request: Request, token: str, status: int = 200, error: str = "") -> HTMLResponse:
+    book = book_of(request)
+    appt = book.by_token(token)
+    if appt is None:
+        return _render(request, "book_message.html", status=404, headline=t("booking.unknown", _lang(request)), detail=t("booking.unknown_detail", _lang(request)))
+    tz = request.app.state.clock.tz
+    try:
+        service = book.cfg.service(appt.service)
+    except StopIteration:
+        service = None
+    policy = book.cfg.policy
+    return _render(
+        request, "book_done.html", status=status, appt=appt, state=book.state(appt), service=service, token=token,
+        start=appt.slot_start.astimezone(tz), end=appt.slot_end.astimezone(tz), early=policy.appointment_early_min,
+        late=policy.appointment_late_min, can_cancel=appt.status == "booked" and book.now() < appt.slot_start,
+        error=error,
+    )
+
+
+@router.get("/b/{token}", response_class=HTMLResponse)
+def booking_page(token: str, request: Request) -> HTMLResponse:
+    return _booking_page(request, token)
+
+
+@router.post("/b/{token}/cancel")
+def cancel(token: str, request: Request) -> Response:
+    book = book_of(request)
+    appt = book.by_token(token)
+    if appt is None:
+        return _booking_page(request, token)
+    try:
+        book.cancel(appt)
+    except CommandError as exc:
+        return _booking_page(request, token, status=exc.status, error=exc.message)
+    lang = "?lang=en" if _lang(request) == "en" else ""
+    return RedirectResponse(f"/b/{quote(token)}{lang}", status_code=303)
+
+
+# ---- the manager's console: who is coming today -----------------------------------------------
+@router.get("/admin/appointments", include_in_schema=False)
+def admin_list(request: Request, day: str | None = None) -> Response:
+    sess = page_session(request, "admin")
+    if isinstance(sess, Response):
+        return sess
+    book = book_of(request)
+    svc = request.app.state.service
+    try:
+        d = parse_day(day) if day else svc.today()
+    except CommandError:
+        d = svc.today()
+    rows = book.day_list(d)
+    names = {s.code: s.name for s in book.cfg.services}
+    tz = request.app.state.clock.tz
+    items = [{"appt": a, "state": book.state(a), "service_name": names.get(a.service, a.service),
+              "start": a.slot_start.astimezone(tz), "end": a.slot_end.astimezone(tz)} for a in rows]
+    counts = {k: sum(1 for i in items if i["state"] == k) for k in ("booked", "checked_in", "missed", "cancelled")}
+    return page(request, "admin_appointments.html", sess, nav="appointments", day=d, today=svc.today(), items=items,
+                counts=counts, prev_day=d.fromordinal(d.toordinal() - 1), next_day=d.fromordinal(d.toordinal() + 1))

@@ -1,0 +1,86 @@
+"""Fixtures for the appointment tests: the small test hall with bookable services, a manual
+clock (Monday 23 November 2026, 09:30), a migrated SQLite database and the real app."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kiosk.devices.idcard.idnumber import check_digit
+from queue_server.api.app import create_app
+from queue_server.db.engine import Database
+from queue_server.db.migrate import upgrade
+from queue_server.tokens import create_token
+from tests.fixtures_hall import MONDAY_0930, small_hall
+from yizhan.clock import ManualClock
+from yizhan.config.model import HallConfig
+
+KEY = b"test-id-hash-key"  # the hall's id_hash_key: the same for the server and the kiosk
+
+
+def id_number(seq: int, birth: str = "19800101") -> str:
+    """A synthetic, checksum-valid resident ID number (甘肃兰州 area code, as in the demo)."""
+    first17 = f"620102{birth}{seq:03d}"
+    return first17 + check_digit(first17)
+
+
+def booking_hall(**appointments: object) -> dict:
+    cfg = small_hall()
+    cfg["appointments"] = {
+        "days_ahead": 3,
+        "same_day_lead_min": 30,
+        "max_open_per_person": 3,
+        "per_ip_hourly": 20,
+        "services": {"GA01": {"slot_min": 30, "capacity": 2}, "RS01": {"slot_min": 60, "capacity": 1}},
+    } | appointments
+    return cfg
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime.fromisoformat(MONDAY_0930))
+
+
+@pytest.fixture
+def cfg() -> HallConfig:
+    return HallConfig.model_validate(booking_hall())
+
+
+@pytest.fixture
+def db(tmp_path: Path):
+    database = Database(f"sqlite:///{tmp_path / 'hall.db'}")
+    upgrade(database.engine)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def app(cfg, db, clock):
+    application = create_app(cfg, db, clock)
+    application.state.id_hash_key = KEY
+    return application
+
+
+@pytest.fixture
+def client(app) -> TestClient:
+    return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.fixture
+def tokens(db, clock) -> dict[str, str]:
+    now = clock.now()
+    return {
+        "admin": create_token(db, now, "admin"),
+        "kiosk": create_token(db, now, "kiosk", device="kiosk-1"),
+        "clerk01": create_token(db, now, "clerk", window="01", name="王芳"),
+        "display": create_token(db, now, "display", device="tv-1"),
+        "device": create_token(db, now, "device", device="bus-1"),
+        "wechat": create_token(db, now, "wechat"),
+    }
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
