@@ -78,6 +78,7 @@ def main() -> int:
     parser.add_argument("--notice-fps", type=int, default=None, help="tv.notice_fps (0 = a still notice)")
     parser.add_argument("--video", default="offscreen",
                         help="SDL video driver of the TV: offscreen (default), or x11 with DISPLAY set (e.g. under xvfb-run)")
+    parser.add_argument("--screenshot", type=Path, help="with --video x11: save what the X screen shows after the calls")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="display-bench-"))
     broker = hall_broker(work / "broker").start()
@@ -141,6 +142,11 @@ def main() -> int:
                 break
             time.sleep(0.2)
         mem = proc_mem(proc.pid)
+        if args.screenshot:
+            from PIL import ImageGrab
+
+            time.sleep(1)  # the last flash step drawn (a picture, not a measurement)
+            ImageGrab.grab(xdisplay=os.environ.get("DISPLAY")).save(args.screenshot)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
