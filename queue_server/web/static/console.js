@@ -95,6 +95,7 @@
     $("pause-label").textContent = w.state === "open" ? M.pause : (w.state === "paused" ? M.resume : M.open);
     updateButtons();
     tick();
+    document.dispatchEvent(new CustomEvent("yz:state", { detail: s }));  // cases.js (受理登记) follows the ticket at the desk
   }
 
   function updateButtons() {
