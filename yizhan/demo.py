@@ -183,6 +183,30 @@ class Clerk(threading.Thread):
             self.post("start")
             self.stop_event.wait(self.rng.uniform(0.5, 1.5) * self.service_s)
             self.post("finish")
+            self.cases(call["ticket"])
+
+    def cases(self, ticket: dict) -> None:
+        """办件: most real-name applications are registered as cases once served, and the
+        window moves one of its open cases on (办理中 → 办结, now and then 退回)."""
+        try:
+            if ticket.get("masked_name") and self.rng.random() < 0.7:
+                r = self.client.post(f"/api/v1/windows/{self.window}/cases", json={"ticket_id": ticket["id"]})
+                if r.status_code == 201:
+                    logger.info("%s号窗口受理办件 %s（%s，承诺 %s 前办结）", self.window.lstrip("0"), r.json()["case_number"],
+                                r.json()["service_name"], r.json()["deadline"])
+            open_cases = [c for c in self.client.get(f"/api/v1/windows/{self.window}/cases").json() if c["next"]]
+            if open_cases and self.rng.random() < 0.5:
+                case = self.rng.choice(open_cases)
+                if case["status"] == "accepted":
+                    body = {"status": "processing"}
+                elif self.rng.random() < 0.15:
+                    body = {"status": "returned", "reason": "材料不齐：缺少一次性告知所列的证明，请补正后重新提交"}
+                else:
+                    body = {"status": "done"}
+                self.client.post(f"/api/v1/cases/{case['case_number']}/status", json=body)
+        except (httpx.HTTPError, ValueError, KeyError):
+            if not self.stop_event.is_set():  # at the demo's end the server stops first
+                logger.info("%s号窗口办件登记未完成（服务器无应答）", self.window.lstrip("0"))
 
 
 def main(argv: list[str]) -> int:
@@ -257,9 +281,14 @@ def main(argv: list[str]) -> int:
     windows = [w.id for w in cfg.windows][: max(1, args.windows)]
     clerks = [Clerk(url, token("clerk", window=w, name=f"模拟窗口人员{w}"), w, stop, args.service_s, i) for i, w in enumerate(windows)]
     citizens = Citizens(url, token("kiosk", device="demo-citizens"), cfg, id_key, stop, args.pace)
+    from yizhan.demo_appointments import AppointmentCitizens
+
+    # 预约: some citizens book today's first slots on the phone page's API and check in at the kiosk
+    booking = AppointmentCitizens(url, token("kiosk", device="demo-appointments"), cfg, id_key, token.clock, windows, stop)
     for c in clerks:
         c.start()
     citizens.start()
+    booking.start()
 
     public = cfg.hall.public_url or url
     print(
@@ -268,6 +297,7 @@ def main(argv: list[str]) -> int:
         f"  窗口叫号控制台  {url}/console\n"
         f"  大厅管理控制台  {url}/admin      (管理员密码见 {state_dir}/secrets/admin_password)\n"
         f"  手机查号页面    {public}/t/<号票令牌>（取号后打印在号票二维码中）\n"
+        f"  手机预约页面    {public}/book（预约后带身份证到自助机「预约签到」）\n"
         f"  播报记录        {state_dir}/announcements.jsonl\n"
         f"  日志            {state_dir}/logs/\n"
         f"  {len(windows)} 个窗口由模拟窗口人员叫号，约每 {args.pace:g} 秒来一位模拟市民。Ctrl-C 退出。\n",
