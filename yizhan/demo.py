@@ -281,9 +281,14 @@ def main(argv: list[str]) -> int:
     windows = [w.id for w in cfg.windows][: max(1, args.windows)]
     clerks = [Clerk(url, token("clerk", window=w, name=f"模拟窗口人员{w}"), w, stop, args.service_s, i) for i, w in enumerate(windows)]
     citizens = Citizens(url, token("kiosk", device="demo-citizens"), cfg, id_key, stop, args.pace)
+    from yizhan.demo_appointments import AppointmentCitizens
+
+    # 预约: some citizens book today's first slots on the phone page's API and check in at the kiosk
+    booking = AppointmentCitizens(url, token("kiosk", device="demo-appointments"), cfg, id_key, token.clock, windows, stop)
     for c in clerks:
         c.start()
     citizens.start()
+    booking.start()
 
     public = cfg.hall.public_url or url
     print(
