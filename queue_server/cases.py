@@ -263,3 +263,19 @@ class CaseDesk:
             if r["alert"] in counts:
                 counts[r["alert"]] += 1
         return counts
+
+
+def phone_status(svc: HallService, ticket_id: int, lang: str = "zh_CN") -> tuple[str, str] | None:
+    """Headline and detail for the phone page of a ticket whose application became a case (the
+    ticket's QR code then follows the case after the day of the visit); None without a case."""
+    with svc.db.read() as s:
+        case = s.scalar(select(Case).where(Case.ticket_id == ticket_id).order_by(Case.accepted_at.desc()).limit(1))
+    if case is None:
+        return None
+    try:
+        service = svc.cfg.service(case.service)
+        name = service.name_en if lang == "en" and service.name_en else service.name
+    except StopIteration:
+        name = case.service
+    headline = t(f"phone.case_{case.status}", lang, deadline=case.deadline.isoformat())
+    return headline, t("phone.case_detail", lang, case_number=case.case_number, service=name)

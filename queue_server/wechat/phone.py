@@ -18,6 +18,7 @@ from yizhan.i18n import t
 from yizhan.messaging import topics
 
 from queue_server.db.tables import Outbox, Ticket
+from queue_server.cases import phone_status
 from queue_server.service import HallService
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,9 @@ def snapshot(svc: HallService, token: str, lang: str = "zh_CN") -> dict | None:
         "window_name": None,
     }
     if ticket.day != svc.today():
-        return base | {"state": "expired", "headline": t("phone.expired", lang), "detail": t("phone.expired_detail", lang)}
+        case = phone_status(svc, ticket.id, lang)  # the QR code follows the case (办件) after the visit
+        headline, detail = case or (t("phone.expired", lang), t("phone.expired_detail", lang))
+        return base | {"state": "expired", "headline": headline, "detail": detail}
     _, ahead, wait_s = svc.ticket_position(ticket.id)
     state = ticket.state
     window_name = cfg.window(ticket.window).display_name if ticket.window else None
@@ -67,7 +70,8 @@ def snapshot(svc: HallService, token: str, lang: str = "zh_CN") -> dict | None:
     elif state in ("skipped", "no_show"):
         out |= {"headline": t("phone.skipped", lang), "detail": t("phone.skipped_detail", lang)}
     elif state == "done":
-        out |= {"headline": t("phone.done", lang), "detail": t("phone.done_detail", lang)}
+        headline, detail = phone_status(svc, ticket.id, lang) or (t("phone.done", lang), t("phone.done_detail", lang))
+        out |= {"headline": headline, "detail": detail}
     else:
         out |= {"headline": t("phone.cancelled", lang), "detail": ""}
     return out

@@ -198,3 +198,20 @@ def test_anonymous_ticket_is_found_by_number_only(desk: Desk, client, tokens, db
     kiosk = auth(tokens["kiosk"])
     assert client.get("/api/v1/cases", params={"case_number": case["case_number"]}, headers=kiosk).json()[0]["service"] == "RS02"
     assert client.get("/api/v1/cases", params={"id_hash": identity()["id_hash"]}, headers=kiosk).json() == []
+
+
+def test_the_tickets_phone_page_follows_the_case(desk: Desk, client, clock):
+    issued = desk.take("BDC01")
+    desk.call()
+    number = desk.register().json()["case_number"]
+    assert client.post("/api/v1/windows/01/finish", headers=desk.h).status_code == 200
+    page = client.get(f"/t/{issued['token']}").text
+    assert "办件已受理，承诺 2026-11-30 前办结" in page and f"办件编号 {number}" in page
+    # Days later the ticket itself has expired, but its QR code still tells how the case is going.
+    clock.set(clock.now() + timedelta(days=4))
+    assert client.post(f"/api/v1/cases/{number}/status", json={"status": "done"}, headers=auth(desk.tokens["admin"])).status_code == 200
+    page = client.get(f"/t/{issued['token']}").text
+    assert "办件已办结，可以领取" in page and "张" not in page  # nothing personal on the phone page
+    # A ticket without a case keeps the page it had.
+    other = desk.take("RS02", real_name=False)
+    assert "号票已过期" not in client.get(f"/t/{other['token']}").text
