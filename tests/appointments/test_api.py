@@ -189,3 +189,29 @@ def test_the_full_id_number_is_kept_nowhere(client, db, caplog, tmp_path):
     db.dispose()  # everything written to the file
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("hall.db*"))
     assert number.encode() not in raw and "张三丰".encode() not in raw
+
+
+def test_poster_qr_code_opens_the_booking_page(client, cfg):
+    import cv2
+    import numpy as np
+
+    r = client.get("/book/qr.png")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    image = cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_GRAYSCALE)
+    text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    assert text == "http://testserver/book"
+    cfg.hall.public_url = "https://zwfw.qinglan.gov.cn/"
+    image = cv2.imdecode(np.frombuffer(client.get("/book/qr.png").content, np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert cv2.QRCodeDetector().detectAndDecode(image)[0] == "https://zwfw.qinglan.gov.cn/book"
+
+
+def test_refused_form_post_shows_the_reason_without_the_number(client, db):
+    number = id_number(9)
+    r = client.post("/book/GA01", data={"day": TOMORROW, "start": "09:15", "id_number": number, "name": "张三丰"})
+    assert r.status_code == 422 and "没有 09:15 开始的预约时段，请从列表中选择。" in r.text
+    assert number not in r.text and 'value="张三丰"' in r.text
+    r = client.post("/book/GA01?lang=en", data={"day": TOMORROW, "start": "09:00", "id_number": "123", "name": "Li Lei"})
+    assert r.status_code == 422 and "The ID number is not valid" in r.text
+    r = client.post("/book/GA01", data={"day": TOMORROW, "id_number": number, "name": "张三丰"})
+    assert r.status_code == 422 and "请先选择一个预约时段。" in r.text
+    assert count(db) == 0

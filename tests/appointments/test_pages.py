@@ -182,5 +182,6 @@ def test_manager_sees_who_is_coming(server, browser, screens):
     ]
     assert "待签到 2，已签到 0，未到 0，已取消 1" in page.locator("#appt-counts").inner_text()
     assert page.locator("nav.admin-nav a.active").inner_text() == "预约"
+    page.wait_for_function("document.getElementById('booking-qr').complete && document.getElementById('booking-qr').naturalWidth > 0")
     page.screenshot(path=str(screens / "admin-appointments.png"), full_page=True)
     ctx.close()

@@ -12,11 +12,13 @@ with the name but never the number.
 
 from __future__ import annotations
 
+import io
 import logging
 from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
+import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -54,6 +56,11 @@ def _render(request: Request, template: str, status: int = 200, **context: objec
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 
+def _msg(request: Request, exc: CommandError) -> str:
+    """A refusal in the page's language (CommandError carries the Chinese text)."""
+    return t(f"error.{exc.code}", _lang(request), **exc.params)
+
+
 def _day_label(d: date, lang: str, today: date) -> str:
     when = t("booking.today", lang) if d == today else (t("booking.tomorrow", lang) if (d - today).days == 1 else t(f"booking.wd{d.weekday()}", lang))
     return t("booking.day_label", lang, month=d.month, day=d.day, when=when)
@@ -64,7 +71,8 @@ def services_page(request: Request) -> HTMLResponse:
     book = book_of(request)
     cfg = book.cfg
     deps = {d.id: d.name for d in cfg.departments}
-    items = [{"code": b.service.code, "name": b.service.name, "department": deps.get(b.service.department, ""), "slot_min": b.rule.slot_min}
+    en = _lang(request) == "en"
+    items = [{"code": b.service.code, "name": b.service.name_en if en and b.service.name_en else b.service.name, "department": deps.get(b.service.department, ""), "slot_min": b.rule.slot_min}
              for b in book.bookable_services()]
     return _render(request, "book_services.html", items=items)
 
@@ -74,7 +82,7 @@ def _form_page(request: Request, code: str, day_text: str | None, status: int = 
     try:
         b = book.bookable(code)
     except CommandError as exc:
-        return _render(request, "book_message.html", status=404, headline=exc.message, detail="")
+        return _render(request, "book_message.html", status=404, headline=_msg(request, exc), detail="")
     days = book.days(code)
     try:
         day = parse_day(day_text) if day_text else None
@@ -88,6 +96,16 @@ def _form_page(request: Request, code: str, day_text: str | None, status: int = 
         request, "book_form.html", status=status, service=b.service, rule=b.rule, days=days, day=day, places=places,
         error=error, name=name, chosen=chosen, hours_note=b.queue.hours,
     )
+
+
+@router.get("/book/qr.png")
+def poster_qr(request: Request) -> Response:
+    """The booking page's QR code, for posters at the entrance, the windows and the kiosk
+    (the admin page shows it to print). Points at hall.public_url when set."""
+    base = request.app.state.service.cfg.hall.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+    buf = io.BytesIO()
+    segno.make(f"{base}/book", error="m").save(buf, kind="png", scale=8, border=4)
+    return Response(buf.getvalue(), media_type="image/png", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/book/{code}", response_class=HTMLResponse)
@@ -110,7 +128,7 @@ async def submit(code: str, request: Request) -> Response:
         appt = book.book(code, day, start, hashed, masked_id, masked_name, "phone")
     except CommandError as exc:
         # the number the citizen typed is not sent back; the name and the chosen slot are
-        return _form_page(request, code, day_text, status=exc.status, error=exc.message, name=name, chosen=start_text)
+        return _form_page(request, code, day_text, status=exc.status, error=_msg(request, exc), name=name, chosen=start_text)
     lang = "?lang=en" if _lang(request) == "en" else ""
     return RedirectResponse(f"/b/{quote(appt.token or '')}{lang}", status_code=303)
 
@@ -148,7 +166,7 @@ def cancel(token: str, request: Request) -> Response:
     try:
         book.cancel(appt)
     except CommandError as exc:
-        return _booking_page(request, token, status=exc.status, error=exc.message)
+        return _booking_page(request, token, status=exc.status, error=_msg(request, exc))
     lang = "?lang=en" if _lang(request) == "en" else ""
     return RedirectResponse(f"/b/{quote(token)}{lang}", status_code=303)
 
