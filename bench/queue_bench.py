@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -235,6 +236,7 @@ def main() -> None:
     paced_s = 20 if args.quick else 60
 
     tmp = Path(tempfile.mkdtemp(prefix="yz-bench-"))
+    load_start = "%.2f %.2f %.2f" % os.getloadavg()  # the two cores are shared: say how busy they were
     results, paced = [], []
     for clients in (1, 10, 40):
         server, admin, kiosk = hall_server(tmp, f"c{clients}")
@@ -254,6 +256,8 @@ def main() -> None:
     finally:
         server.stop()
 
+    print(f"load average at start {load_start}, at end {'%.2f %.2f %.2f' % os.getloadavg()} ({os.cpu_count()} cores)")
+    print()
     print("| concurrent clients | issue p50 ms | issue p99 ms | issue tickets/s | call-next p50 ms | call-next p99 ms | calls/s (call+finish) |")
     print("|---|---|---|---|---|---|---|")
     for r in results:
