@@ -164,11 +164,14 @@ def test_open_bookings_per_person_are_capped(client):
     assert r.status_code == 409 and r.json()["code"] == "appointment_too_many"
 
 
-def test_per_address_rate_limit_counts_refused_attempts_and_resets_after_an_hour(client, clock, tokens):
+def test_per_address_rate_limit_counts_refused_attempts_and_resets_after_an_hour(client, clock, tokens, caplog):
     for seq in range(1, 21):  # 20 attempts an hour (per_ip_hourly), wrong ID numbers count too
         client.post(API, json=body(seq, id_number="620102198001010012"))
     r = client.post(API, json=body(30))
     assert r.status_code == 429 and r.json()["message"] == "操作太频繁，请一小时后再试；也可以直接到大厅取号办理。"
+    for _ in range(5):  # the booking form shares the limit
+        assert client.post("/book/GA01", data={"day": TOMORROW, "start": "09:00", "id_number": id_number(30), "name": "张三丰"}).status_code == 429
+    assert len([r for r in caplog.records if "over the limit" in r.getMessage()]) == 1  # logged once, not per attempt
     # staff booking for a caller on the phone are not limited
     assert client.post(API, json=body(31), headers=auth(tokens["clerk01"])).status_code == 201
     clock.advance(minutes=61)

@@ -77,6 +77,7 @@ class RateLimit:
 
     def __init__(self) -> None:
         self._hits: dict[str, deque[datetime]] = {}
+        self._warned: set[str] = set()
         self._lock = threading.Lock()
 
     def hit(self, address: str, now: datetime, limit: int) -> bool:
@@ -88,9 +89,16 @@ class RateLimit:
             allowed = len(hits) < limit
             if allowed:
                 hits.append(now)
+                self._warned.discard(address)
+            elif address not in self._warned:
+                # once per address and episode: a script hammering the form must not flood the log
+                self._warned.add(address)
+                logger.warning("booking attempts from %s over the limit of %s an hour", address, limit)
             self._hits[address] = hits  # re-inserted: dict order = least recently seen first
             while len(self._hits) > self.MAX_ADDRESSES:
-                self._hits.pop(next(iter(self._hits)))
+                oldest = next(iter(self._hits))
+                del self._hits[oldest]
+                self._warned.discard(oldest)
             return allowed
 
 
@@ -101,7 +109,6 @@ def check_rate(request: Request) -> None:
         limiter = state.booking_rate = RateLimit()
     address = request.client.host if request.client else "unknown"
     if not limiter.hit(address, state.clock.now(), state.service.cfg.appointments.per_ip_hourly):
-        logger.warning("booking attempts from %s over the hourly limit", address)
         raise CommandError(429, "appointment_rate_limited")
 
 
