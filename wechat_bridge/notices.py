@@ -40,6 +40,8 @@ def notice_for(event: dict, cfg: WechatConfig) -> Notice | None:
         return Notice("called")
     if kind == "skipped" and cfg.notify_skipped:
         return Notice("skipped")
+    if kind in ("case_done", "case_returned"):  # 办件 registered from this ticket: 办结 or 退回
+        return Notice(kind)
     return None
 
 
@@ -49,6 +51,8 @@ def still_true(notice: Notice, state: str | None) -> bool:
         return state == "waiting"
     if notice.kind == "called":
         return state in ("called", "serving")
+    if notice.kind.startswith("case_"):
+        return True  # a case's outcome stays true whatever the ticket did since
     return state in ("skipped", "no_show")
 
 
@@ -94,6 +98,9 @@ def values(notice: Notice, event: dict, ticket: dict, lang: str = "zh_CN") -> di
     elif notice.kind == "called":
         out |= {"status": t("wechat.notice.called", lang), "ahead": "0", "window": window,
                 "note": t("wechat.notice.note_called", lang, window=window)}
+    elif notice.kind.startswith("case_"):
+        out |= {"status": t(f"wechat.notice.{notice.kind}", lang), "ahead": "0", "window": event.get("service_name", ""),
+                "note": t(f"wechat.notice.note_{notice.kind}", lang, case_number=event.get("case_number", ""))}
     else:
         out |= {"status": t("wechat.notice.skipped", lang), "ahead": "0", "window": ticket.get("queue_name", ""),
                 "note": t("wechat.notice.note_skipped", lang)}

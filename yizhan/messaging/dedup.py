@@ -57,7 +57,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "call": {"ticket": _STR, "ticket_id": _INT, "window": _STR, "window_name": _STR, "text": _STR, "recall": _INT},
     "window_state": {"window": _STR, "state": ("open", "paused", "closed"), "ticket": _OPT_STR},
     "queue_state": {"queue": _STR, "waiting": _INT, "estimated_wait_s": _INT, "open": bool},
-    "ticket": {"type": ("ahead", "called", "skipped", "done", "transferred", "cancelled"), "ticket": _STR},
+    "ticket": {"type": ("ahead", "called", "skipped", "done", "transferred", "cancelled", "case_accepted", "case_done", "case_returned"),
+               "ticket": _STR},
     "server_status": {"state": ("online", "offline", "stopped")},
     "device_status": {"device": _STR, "state": ("online", "offline"), "parts": dict},
 }

@@ -101,7 +101,7 @@ def _handle(rt: WechatRuntime, msg: Incoming) -> str | None:
 class ClaimItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ticket_token: str = Field(min_length=8, max_length=48)
-    kind: str = Field(pattern=r"^(ahead:\d{1,2}|called|skipped)$")
+    kind: str = Field(pattern=r"^(ahead:\d{1,2}|called|skipped|case_done|case_returned)$")
     at: AwareDatetime | None = Field(None, description="the event's `at`: which round of the ticket it belongs to")
 
 
