@@ -14,11 +14,12 @@ from queue_server.api.app import create_app
 from queue_server.db.engine import Database
 from queue_server.db.migrate import upgrade
 from queue_server.tokens import create_token
-from tests.fixtures_hall import MONDAY_0930, small_hall
+from tests.fixtures_hall import MONDAY_0930, ServerProcess, small_hall, start_server, write_hall, yizhan, yizhan_env
 from yizhan.clock import ManualClock
 from yizhan.config.model import HallConfig
 
 KEY = b"test-id-hash-key"  # the hall's id_hash_key: the same for the server and the kiosk
+ADMIN_PASSWORD = "admin-pass-2026"
 
 
 def id_number(seq: int, birth: str = "19800101") -> str:
@@ -84,3 +85,26 @@ def tokens(db, clock) -> dict[str, str]:
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def hall_server(tmp_path: Path):
+    """Starts a real `yizhan server` on the booking hall (clock from `now`, running) with the
+    hall's id_hash_key and an admin password; returns it with a kiosk token and its config dir."""
+    started: list[ServerProcess] = []
+
+    def start(now: str = "2026-11-23T09:00:00+08:00", address: str = "青岚县城关镇民生路88号", **appointments: object) -> ServerProcess:
+        cfg = booking_hall(**appointments)
+        cfg["hall"]["address"] = address
+        config_dir = write_hall(tmp_path / "config", cfg)
+        env = yizhan_env(config_dir, tmp_path / "state", YIZHAN_ID_HASH_KEY=KEY.decode(), YIZHAN_ADMIN_PASSWORD=ADMIN_PASSWORD, YIZHAN_NOW=now)
+        proc = start_server(env)
+        started.append(proc)
+        proc.config_dir = config_dir  # type: ignore[attr-defined]
+        proc.kiosk = yizhan("token", "--role", "kiosk", "--device", "kiosk-1", env=env)  # type: ignore[attr-defined]
+        proc.clerk = yizhan("token", "--role", "clerk", "--window", "01", env=env)  # type: ignore[attr-defined]
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()

@@ -11,30 +11,22 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.appointments.conftest import KEY, booking_hall, id_number
-from tests.fixtures_hall import ROOT, start_server, write_hall, yizhan, yizhan_env
+from tests.appointments.conftest import ADMIN_PASSWORD, KEY, id_number
+from tests.fixtures_hall import ROOT
 from yizhan.privacy import id_hash, mask_id
 
 pytestmark = [pytest.mark.browser]
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
-ADMIN_PASSWORD = "admin-pass-2026"
 # The screenshots in docs/ are refreshed with YIZHAN_SCREENS=1, so ordinary runs leave the tree clean.
 DOC_SCREENS = ROOT / "docs" / "screens"
 
 
 @pytest.fixture
-def server(tmp_path: Path):
-    cfg = booking_hall()
-    cfg["hall"]["address"] = "青岚县城关镇民生路88号"
+def server(hall_server):
     # 09:00 on Monday and running: with the 30-minute lead, 10:00 is today's first bookable slot
-    env = yizhan_env(write_hall(tmp_path / "config", cfg), tmp_path / "state", YIZHAN_ID_HASH_KEY=KEY.decode(),
-                     YIZHAN_ADMIN_PASSWORD=ADMIN_PASSWORD, YIZHAN_NOW="2026-11-23T09:00:00+08:00")
-    proc = start_server(env)
-    proc.kiosk = yizhan("token", "--role", "kiosk", "--device", "kiosk-1", env=env)  # type: ignore[attr-defined]
-    yield proc
-    proc.stop()
+    return hall_server("2026-11-23T09:00:00+08:00")
 
 
 @pytest.fixture
