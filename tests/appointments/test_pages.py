@@ -132,6 +132,13 @@ def test_citizen_books_cancels_books_again_and_checks_in(server, browser, screen
 def test_refused_booking_keeps_the_name_and_the_slot_but_not_the_number(server, browser):
     page = phone_page(browser)
     page.goto(server.url + "/book/RS01?day=2026-11-24")
+    # slots grouped like the queue's hours (queue B serves at lunch too)
+    assert page.locator("h3.span").all_inner_texts() == ["上午", "中午（午休延时服务）", "下午"]
+    # no slot chosen: the page says so and sends nothing
+    page.fill("#id_number", id_number(3))
+    page.fill("#name", "赵敏")
+    page.click("#submit")
+    assert page.locator("#slot-bad").is_visible() and page.url.endswith("/book/RS01?day=2026-11-24")
     page.click("label:has-text('08:30-09:30')")
     page.fill("#id_number", id_number(3))
     page.fill("#name", "赵敏")
@@ -147,7 +154,7 @@ def test_refused_booking_keeps_the_name_and_the_slot_but_not_the_number(server, 
     page.wait_for_selector("#error")
     assert page.locator("#error").inner_text() == "您当天已预约本事项（08:30），同一事项每天只能预约一次；如需改时间，请先取消原预约。"
     assert page.input_value("#name") == "赵敏" and page.input_value("#id_number") == ""
-    assert page.locator("#s2").is_checked()
+    assert page.locator("#s0930").is_checked()
     assert id_number(3) not in page.content()
 
 

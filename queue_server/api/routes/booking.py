@@ -92,9 +92,16 @@ def _form_page(request: Request, code: str, day_text: str | None, status: int = 
         # the first day that still has a free place, so the citizen sees slots at once
         day = next((d for d in days if any(p.bookable and p.free for p in book.slots(code, d))), days[0] if days else None)
     places = [p for p in book.slots(code, day) if p.bookable or p.free == 0 and p.slot.start >= book.now()] if day else []
+    # grouped under 上午 / 中午 / 下午 like the hall's opening hours, so a slot is found at a glance
+    groups: list[tuple[str, list]] = []
+    for span_name in ("morning", "lunch", "afternoon"):
+        span = getattr(b.queue.hours, span_name)
+        members = [p for p in places if span is not None and span.contains(p.slot.start.time())]
+        if members:
+            groups.append((span_name, members))
     return _render(
-        request, "book_form.html", status=status, service=b.service, rule=b.rule, days=days, day=day, places=places,
-        error=error, name=name, chosen=chosen, hours_note=b.queue.hours,
+        request, "book_form.html", status=status, service=b.service, rule=b.rule, days=days, day=day, groups=groups,
+        error=error, name=name, chosen=chosen,
     )
 
 
