@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
@@ -35,6 +36,10 @@ from queue_server.events import Emitter
 from queue_server.service import Actor, CommandError, HallService
 
 logger = logging.getLogger(__name__)
+
+# The official calendar, one look-up per date: a list of overdue cases counts working days one
+# date at a time, and chinese-calendar's own check costs tens of microseconds.
+_workday = lru_cache(maxsize=8192)(is_working_day)
 
 # A case can be registered for the ticket at the desk, or for one this window finished today
 # (the clerk pressed 办结 before 受理登记).
@@ -97,7 +102,8 @@ class CaseDesk:
                 raise CommandError(409, "case_exists", number=ticket.number, case_number=dup.case_number)
             prefix = number_prefix(today)
             last = s.scalar(
-                select(Case.case_number).where(Case.case_number.like(prefix + "%"))
+                # A range on the unique index (LIKE would scan the table): only the day's numbers.
+                select(Case.case_number).where(Case.case_number >= prefix, Case.case_number < prefix + ":")
                 .order_by(func.length(Case.case_number).desc(), Case.case_number.desc()).limit(1)
             )
             at_once = service.service_class is ServiceClass.IMMEDIATE
@@ -109,7 +115,7 @@ class CaseDesk:
                 ticket_id=ticket.id,
                 window=window_id,
                 accepted_at=now,
-                deadline=promised_deadline(today, service.promised_days, is_working_day),
+                deadline=promised_deadline(today, service.promised_days, _workday),
                 status=(CaseStatus.DONE if at_once else CaseStatus.ACCEPTED).value,
                 finished_at=now if at_once else None,
             )
@@ -239,7 +245,7 @@ class CaseDesk:
         tz = self.svc.clock.tz
         out = []
         for c in cases:
-            w = watch(c.deadline, today, CaseStatus(c.status), is_working_day)
+            w = watch(c.deadline, today, CaseStatus(c.status), _workday)
             dep, dep_name = self._department(c.service)
             try:
                 window_name = self.cfg.window(c.window).display_name if c.window else ""
@@ -257,11 +263,21 @@ class CaseDesk:
             })
         return out
 
-    def summary(self, rows: list[dict]) -> dict:
-        counts = {"open": len(rows), "due_soon": 0, "yellow": 0, "red": 0}
-        for r in rows:
-            if r["alert"] in counts:
-                counts[r["alert"]] += 1
+    def summary(self, f: CaseFilter = CaseFilter()) -> dict:
+        """Counts over every open case (the list itself stops at its limit)."""
+        stmt = select(Case.deadline, Case.status, func.count()).where(Case.status.in_([x.value for x in OPEN_STATUSES]))
+        codes = self._codes(f)
+        if codes is not None:
+            stmt = stmt.where(Case.service.in_(codes))
+        today = self.svc.today()
+        counts = {"open": 0, "due_soon": 0, "yellow": 0, "red": 0}
+        with self.svc.db.read() as s:
+            # Cases sharing a deadline share an alert: one verdict per (deadline, status).
+            for deadline, status, n in s.execute(stmt.group_by(Case.deadline, Case.status)):
+                counts["open"] += n
+                alert = watch(deadline, today, CaseStatus(status), _workday).alert.value
+                if alert in counts:
+                    counts[alert] += n
         return counts
 
 

@@ -26,6 +26,7 @@ router = APIRouter()
 prefix = ""  # API routes carry /api/v1 themselves; the manager's page sits under /admin
 API = "/api/v1"
 STAFF = require("clerk", "admin")
+PAGE_ROWS = 500  # the nearest deadlines; the filters narrow the rest, the counts cover all
 
 
 class CaseRequest(Body):
@@ -99,10 +100,11 @@ def cases_page(request: Request, service: str = "", department: str = "", notice
     if isinstance(sess, Response):
         return sess
     d = desk(request)
-    rows = d.to_json(d.open_cases(CaseFilter(service or None, department or None)))
+    f = CaseFilter(service or None, department or None)
+    rows = d.to_json(d.open_cases(f, limit=PAGE_ROWS))
     cfg = request.app.state.service.cfg
     services = [x for x in cfg.services if not department or x.department == department]
-    return page(request, "admin_cases.html", sess, nav="cases", rows=rows, counts=d.summary(rows), cfg=cfg, services=services,
+    return page(request, "admin_cases.html", sess, nav="cases", rows=rows, counts=d.summary(f), cfg=cfg, services=services, limit=PAGE_ROWS,
                 service=service, department=department, notice=notice, back=request.url.path + (f"?{request.url.query}" if request.url.query else ""))
 
 
