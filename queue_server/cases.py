@@ -78,11 +78,11 @@ class CaseDesk:
             raise CommandError(404, "unknown_window", window=window_id) from None
         # PostgreSQL: two windows numbering the same day at once collide on the unique number;
         # the loser numbers again. (SQLite's BEGIN IMMEDIATE already serializes them.)
-        for attempt in range(5):
+        for attempt in range(10):
             try:
                 return self._register(window_id, actor, service_code, ticket_id)
             except IntegrityError:
-                if attempt == 4:
+                if attempt == 9:
                     raise
                 logger.info("case number taken by a concurrent registration; numbering again")
         raise AssertionError("unreachable")

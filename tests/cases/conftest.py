@@ -23,8 +23,8 @@ KEY = b"test-hash-key-for-cases"
 ID_NUMBER = "11010519491231002X"  # a valid test number (checksum X); only its hash is sent
 
 
-def case_hall() -> dict:
-    cfg = small_hall(windows=3)
+def case_hall(windows: int = 3) -> dict:
+    cfg = small_hall(windows=windows)
     cfg["departments"].append({"id": "bdc", "name": "不动产登记中心"})
     cfg["services"].append({"code": "BDC01", "name": "不动产转移登记", "department": "bdc", "queue": "A", "class": "限时办结",
                             "promised_days": 5, "materials": ["不动产权证书", "身份证"], "real_name": "optional"})
