@@ -1,8 +1,8 @@
 """Simulated citizens of `yizhan demo` who book an appointment (预约) on their phone and come
 to the kiosk with their ID card when their slot is near.
 
-They use the real public booking API (`POST /api/v1/appointments`, no token — as the phone page
-does) and the kiosk's check-in (`POST /api/v1/appointments/check-in` with the keyed hash of the
+They book through the phone page's form (`POST /book/<service>`, no token — what a citizen's
+phone sends; the free slots come from `GET /api/v1/appointments/slots`) and check in with the kiosk's check-in (`POST /api/v1/appointments/check-in` with the keyed hash of the
 card's number), so the demo shows appointment tickets called first with the reason "预约 …".
 A slot can be booked from 30 minutes ahead (`same_day_lead_min`) and an appointment is due
 from `appointment_early_min` before its start: the first calls come within one slot length.
@@ -42,7 +42,7 @@ class AppointmentCitizens(threading.Thread):
                  stop: threading.Event, count: int = 6) -> None:
         super().__init__(daemon=True, name="appointment-citizens")
         self.url, self.cfg, self.key, self.clock, self.stop_event, self.count = url, cfg, id_key, clock, stop, count
-        self.public = httpx.Client(base_url=url, timeout=10)  # the phone page's way: no token
+        self.phone = httpx.Client(base_url=url, timeout=10)  # a citizen's phone: no token
         self.kiosk = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {kiosk_token}"}, timeout=10)
         self.rng = random.Random(11)
         served = {q for w in windows for q in self.cfg.window(w).queues}
@@ -64,21 +64,21 @@ class AppointmentCitizens(threading.Thread):
         for i in range(self.count):
             code = self.services[i % len(self.services)]
             try:
-                slots = self.public.get("/api/v1/appointments/slots", params={"service": code, "day": now.date().isoformat()}).json()
+                slots = self.kiosk.get("/api/v1/appointments/slots", params={"service": code, "day": now.date().isoformat()}).json()
                 free = [s for s in slots if s.get("bookable")] if isinstance(slots, list) else []
                 if not free:
                     logger.info("模拟预约：%s 今天已没有可预约时段", self.cfg.service(code).name)
                     continue
                 number, name = self.person(i)
-                r = self.public.post("/api/v1/appointments", json={"service": code, "day": now.date().isoformat(), "start": free[0]["start"],
-                                                                   "id_number": number, "name": name})
+                r = self.phone.post(f"/book/{code}", data={"day": now.date().isoformat(), "start": free[0]["start"], "id_number": number, "name": name},
+                                    follow_redirects=False)
             except (httpx.HTTPError, ValueError) as exc:
                 logger.warning("模拟预约：服务器没有应答（%s）", exc)
                 continue
-            if r.status_code != 201:
-                logger.info("模拟预约被拒：%s", r.json().get("message"))
+            if r.status_code != 303:
+                logger.info("模拟预约被拒（%s）", r.status_code)
                 continue
-            a = r.json()
+            a = {"start": free[0]["start"], "end": free[0]["end"], "service_name": self.cfg.service(code).name, "masked_name": mask_name(name)}
             start = datetime.combine(now.date(), datetime.strptime(a["start"], "%H:%M").time(), now.tzinfo)
             # they come early: when the appointment is due, or in the next half minute if it already is
             arrive = max(now + timedelta(seconds=self.rng.uniform(5, 30)), start - early + timedelta(seconds=self.rng.uniform(0, 60)))

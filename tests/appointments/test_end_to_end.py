@@ -18,8 +18,9 @@ def kiosk_identity(number: str, masked_name: str) -> dict:
 def test_booked_citizen_checks_in_and_is_called_first(client, tokens, clock):
     kiosk, clerk, admin = auth(tokens["kiosk"]), auth(tokens["clerk01"]), auth(tokens["admin"])
     number = id_number(42)
-    booked = client.post(f"{API}/appointments", json={"service": "GA01", "day": "2026-11-23", "start": "10:30", "id_number": number, "name": "王建国"})
-    assert booked.status_code == 201, booked.text
+    # booked on the phone page (no token)
+    booked = client.post("/book/GA01", data={"day": "2026-11-23", "start": "10:30", "id_number": number, "name": "王建国"}, follow_redirects=False)
+    assert booked.status_code == 303, booked.text
 
     # two people without a booking take numbers at 10:05 and 10:10
     clock.advance(minutes=35)
@@ -56,7 +57,8 @@ def test_no_check_in_without_a_booking_for_today_and_not_after_the_slot(client, 
     kiosk = auth(tokens["kiosk"])
     number = id_number(43)
     # booked for tomorrow: today's check-in finds nothing
-    client.post(f"{API}/appointments", json={"service": "RS01", "day": "2026-11-24", "start": "09:30", "id_number": number, "name": "赵敏"})
+    r = client.post(f"{API}/appointments", json={"service": "RS01", "day": "2026-11-24", "start": "09:30", "id_number": number, "name": "赵敏"}, headers=kiosk)
+    assert r.status_code == 201, r.text
     r = client.post(f"{API}/appointments/check-in", json={"identity": kiosk_identity(number, "赵*"), "idempotency_key": "checkin-0002"}, headers=kiosk)
     assert r.status_code == 404 and r.json()["message"] == "没有查到您今天的预约。请确认预约日期，或直接取号办理。"
     # the next day, 15 minutes after the slot ended (appointment_late_min), it is too late

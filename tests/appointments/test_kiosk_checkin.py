@@ -1,4 +1,4 @@
-"""The whole way through the real parts: a citizen books on the public API of a real `yizhan
+"""The whole way through the real parts: a citizen books on the phone page of a real `yizhan
 server`; at the hall the kiosk's own core (no window) reads the ID card from the SAM module
 simulator (the same frames as the hardware), hashes the number with the hall's id_hash_key and
 checks in; the clerk's call-next calls that ticket first with the reason "预约到时"."""
@@ -39,8 +39,9 @@ def test_booked_on_the_phone_checked_in_with_the_id_card_called_first(hall_serve
     kiosk_auth = {"Authorization": f"Bearer {server.kiosk}"}
     clerk_auth = {"Authorization": f"Bearer {server.clerk}"}
 
-    r = http.post("/api/v1/appointments", json={"service": "GA01", "day": "2026-11-23", "start": "10:00", "id_number": number, "name": "周桂兰"})
-    assert r.status_code == 201, r.text
+    # booked on the phone page, as a citizen does (no token)
+    r = http.post("/book/GA01", data={"day": "2026-11-23", "start": "10:00", "id_number": number, "name": "周桂兰"})
+    assert r.status_code == 303 and r.headers["location"].startswith("/b/"), r.text
     # someone without a booking took a number before her (GA01 needs the ID card: real_name required)
     other = {"id_hash": id_hash(id_number(78), KEY), "masked_id": mask_id(id_number(78)), "masked_name": "李*", "age": 40}
     walk_in = http.post("/api/v1/tickets", json={"service": "GA01", "idempotency_key": "walk-in-0001", "identity": other}, headers=kiosk_auth)

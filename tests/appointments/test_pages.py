@@ -105,7 +105,8 @@ def test_citizen_books_cancels_books_again_and_checks_in(server, browser, screen
     page.once("dialog", lambda d: d.accept())
     page.click("#cancel")
     page.wait_for_function("document.getElementById('headline').textContent === '预约已取消'")
-    slots = httpx.get(server.url + "/api/v1/appointments/slots", params={"service": "GA01", "day": "2026-11-24"}).json()
+    slots = httpx.get(server.url + "/api/v1/appointments/slots", params={"service": "GA01", "day": "2026-11-24"},
+                      headers={"Authorization": f"Bearer {server.kiosk}"}).json()
     assert slots[1] == {"start": "09:00", "end": "09:30", "capacity": 2, "free": 2, "bookable": True}
 
     # book again for today, 10:00, from the cancelled booking's page
@@ -159,10 +160,13 @@ def test_refused_booking_keeps_the_name_and_the_slot_but_not_the_number(server, 
 
 
 def test_manager_sees_who_is_coming(server, browser, screens):
-    for i, (name, start) in enumerate([("张三丰", "10:00"), ("李四", "10:00"), ("欧阳娜娜", "14:30")]):
-        r = httpx.post(server.url + "/api/v1/appointments", timeout=30,
-                       json={"service": "GA01", "day": "2026-11-23", "start": start, "id_number": id_number(20 + i), "name": name})
-        assert r.status_code == 201, r.text
+    for i, (name, start) in enumerate([("张三丰", "10:00"), ("李四", "10:00")]):  # on their phones
+        r = httpx.post(server.url + "/book/GA01", timeout=30, data={"day": "2026-11-23", "start": start, "id_number": id_number(20 + i), "name": name})
+        assert r.status_code == 303, r.text
+    # a clerk books for a caller on the telephone (代约), who later cancels on the booking's page
+    r = httpx.post(server.url + "/api/v1/appointments", timeout=30, headers={"Authorization": f"Bearer {server.clerk}"},
+                   json={"service": "GA01", "day": "2026-11-23", "start": "14:30", "id_number": id_number(22), "name": "欧阳娜娜"})
+    assert r.status_code == 201, r.text
     cancelled = r.json()
     assert httpx.post(f"{server.url}/b/{cancelled['token']}/cancel", timeout=30).status_code == 303  # the citizen cancels
     ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
@@ -177,7 +181,7 @@ def test_manager_sees_who_is_coming(server, browser, screens):
     assert rows == [
         ["10:00-10:30", "身份证换领", "张**", mask_id(id_number(20)), "待签到", "手机预约"],
         ["10:00-10:30", "身份证换领", "李*", mask_id(id_number(21)), "待签到", "手机预约"],
-        ["14:30-15:00", "身份证换领", "欧***", mask_id(id_number(22)), "已取消", "手机预约"],
+        ["14:30-15:00", "身份证换领", "欧***", mask_id(id_number(22)), "已取消", "工作人员代约"],
     ]
     assert "待签到 2，已签到 0，未到 0，已取消 1" in page.locator("#appt-counts").inner_text()
     assert page.locator("nav.admin-nav a.active").inner_text() == "预约"

@@ -13,7 +13,7 @@ from yizhan.privacy import id_hash
 from tests.server.conftest import auth
 
 # Routes anyone may open: health, the API description, the phone page, WeChat's callback, login pages, static files.
-PUBLIC = re.compile(r"^/api/v1/(health|openapi\.json|docs.*)$|^/t/|^/wechat/|^/static|/login|^/docs|^/openapi|^/favicon")
+PUBLIC = re.compile(r"^/api/v1/(health|openapi\.json|docs.*)$|^/t/|^/wechat/|^/static|/login|^/docs|^/openapi|^/favicon|^/book|^/b/")
 
 # method, path, roles allowed
 MATRIX = [

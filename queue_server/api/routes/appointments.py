@@ -1,6 +1,7 @@
 """Appointment booking API (预约): bookable services, free places per slot, book, the day's
-list, cancel. Citizens book without an account (the phone page /book, or any client), limited
-per client address; staff and kiosks may book with their token. The check-in at the kiosk is
+list, cancel — for staff (a booking taken on the telephone), kiosks and integrations, each with
+its token. Citizens book without an account on the phone pages (booking.py: /book), which use
+the same AppointmentBook and are limited per client address. The check-in at the kiosk is
 `POST /appointments/check-in` (people.py)."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from yizhan.privacy import id_hash, mask_id, mask_name
 from yizhan.settings import load_settings, read_secret
 
-from queue_server.api.auth import current_principal, require
+from queue_server.api.auth import require
 from queue_server.appointments import AppointmentBook
 from queue_server.db.tables import Appointment
 from queue_server.service import CommandError
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 
 STAFF = ("admin", "clerk")
+BOOKERS = (*STAFF, "kiosk")  # a kiosk may book a later day for someone at the hall
 # 2–30 characters: Chinese names (with the middle dot of minority names, e.g. 阿依古丽·买买提) or Latin letters
 _NAME_RE = re.compile(r"^[\u3400-\u9fffA-Za-z][\u3400-\u9fff\u00b7\u30fbA-Za-z .'-]{1,29}$")
 
@@ -156,18 +158,6 @@ def appointment_json(request: Request, appt: Appointment, with_token: bool = Fal
     return out
 
 
-def optional_principal(request: Request) -> Principal | None:
-    """Staff or a kiosk with a token; None for a citizen without one. A bad token is still 401."""
-    if not request.headers.get("authorization") and not request.cookies:
-        return None
-    try:
-        return current_principal(request)
-    except CommandError:
-        if request.headers.get("authorization"):
-            raise
-        return None  # a stray cookie that is no console session: treat as a citizen
-
-
 # ---- routes -----------------------------------------------------------------------------------
 class BookingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -180,8 +170,8 @@ class BookingRequest(BaseModel):
 
 
 @router.get("/appointments/services")
-def bookable_services(request: Request) -> list[dict]:
-    """The services that take bookings, with the days that can be booked (public)."""
+def bookable_services(request: Request, _p: Principal = Depends(require(*BOOKERS))) -> list[dict]:
+    """The services that take bookings, with the days that can be booked."""
     book = book_of(request)
     out = []
     for b in book.bookable_services():
@@ -193,8 +183,9 @@ def bookable_services(request: Request) -> list[dict]:
 
 
 @router.get("/appointments/slots")
-def slots(request: Request, service: str = Query(max_length=40), day: str = Query(max_length=10)) -> list[dict]:
-    """Every slot of the day with its free places (public: no personal data)."""
+def slots(request: Request, service: str = Query(max_length=40), day: str = Query(max_length=10),
+          _p: Principal = Depends(require(*BOOKERS))) -> list[dict]:
+    """Every slot of the day with its free places."""
     book = book_of(request)
     return [
         {"start": f"{p.slot.start:%H:%M}", "end": f"{p.slot.end:%H:%M}", "capacity": p.capacity, "free": p.free,
@@ -204,17 +195,12 @@ def slots(request: Request, service: str = Query(max_length=40), day: str = Quer
 
 
 @router.post("/appointments", status_code=201)
-def create(body: BookingRequest, request: Request) -> JSONResponse:
-    principal = optional_principal(request)
-    if principal is not None and principal.role not in (*STAFF, "kiosk"):
-        raise CommandError(403, "forbidden")
-    if principal is None:
-        check_rate(request)
+def create(body: BookingRequest, request: Request, principal: Principal = Depends(require(*BOOKERS))) -> JSONResponse:
     book = book_of(request)
     book.bookable(body.service)  # an unknown service is refused before the identity is looked at
     day, start = parse_day(body.day), parse_start(body.start)
     hashed, masked_id, masked_name = identity_from(request, body.id_number, body.name)
-    source = "phone" if principal is None else ("kiosk" if principal.role == "kiosk" else "staff")
+    source = "kiosk" if principal.role == "kiosk" else "staff"
     appt = book.book(body.service, day, start, hashed, masked_id, masked_name, source)
     return JSONResponse(appointment_json(request, appt, with_token=True), status_code=201)
 
