@@ -719,12 +719,14 @@ class HallService:
     def check_in(self, identity: IdentityIn, idempotency_key: str | None) -> tuple[Ticket, int, int, bool]:
         now = self.now()
         with self.db.read() as s:
-            appt = s.scalar(
+            booked = list(s.scalars(
                 select(Appointment)
                 .where(Appointment.day == self.today(now), Appointment.id_hash == identity.id_hash, Appointment.status == "booked")
                 .order_by(Appointment.slot_start)
-                .limit(1)
-            )
+            ))
+        # a missed morning booking must not hide the same person's afternoon booking
+        grace = timedelta(minutes=self.cfg.policy.appointment_late_min)
+        appt = next((a for a in booked if now <= a.slot_end + grace), booked[0] if booked else None)
         if appt is None:
             if idempotency_key:
                 with self.db.read() as s:

@@ -67,3 +67,17 @@ def test_no_check_in_without_a_booking_for_today_and_not_after_the_slot(client, 
     assert r.status_code == 409 and r.json()["message"] == "您预约的 09:30 时段已过，请直接取号办理。"
     rows = client.get(f"{API}/appointments", headers=auth(tokens["admin"])).json()
     assert [a["status"] for a in rows] == ["missed"]
+
+
+def test_a_missed_morning_booking_does_not_hide_the_afternoon_one(client, tokens, clock):
+    kiosk = auth(tokens["kiosk"])
+    number = id_number(44)
+    for service, start in (("RS01", "10:30"), ("GA01", "14:00")):
+        r = client.post(f"{API}/appointments", json={"service": service, "day": "2026-11-23", "start": start, "id_number": number, "name": "钱学森"}, headers=kiosk)
+        assert r.status_code == 201, r.text
+    clock.advance(hours=4, minutes=35)  # 14:05: the 10:30-11:30 slot is long over, 14:00 is due
+    r = client.post(f"{API}/appointments/check-in", json={"identity": kiosk_identity(number, "钱**"), "idempotency_key": "checkin-0004"}, headers=kiosk)
+    assert r.status_code == 201, r.text
+    assert r.json()["service"] == "GA01"
+    rows = client.get(f"{API}/appointments", headers=auth(tokens["admin"])).json()
+    assert [(a["service"], a["status"]) for a in rows] == [("RS01", "missed"), ("GA01", "checked_in")]
