@@ -177,14 +177,24 @@ def test_manager_sees_who_is_coming(server, browser, screens):
     page.fill("input[name=password]", ADMIN_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url("**/admin/appointments")
-    rows = [r.split("\t") for r in page.locator("#appointments tbody tr").all_inner_texts()]
+    rows = [r.split("\t")[:6] for r in page.locator("#appointments tbody tr").all_inner_texts()]
     assert rows == [
         ["10:00-10:30", "身份证换领", "张**", mask_id(id_number(20)), "待签到", "手机预约"],
         ["10:00-10:30", "身份证换领", "李*", mask_id(id_number(21)), "待签到", "手机预约"],
         ["14:30-15:00", "身份证换领", "欧***", mask_id(id_number(22)), "已取消", "工作人员代约"],
     ]
+    assert page.locator("button.cancel-appt").count() == 2  # not for the cancelled one
     assert "待签到 2，已签到 0，未到 0，已取消 1" in page.locator("#appt-counts").inner_text()
     assert page.locator("nav.admin-nav a.active").inner_text() == "预约"
     page.wait_for_function("document.getElementById('booking-qr').complete && document.getElementById('booking-qr').naturalWidth > 0")
     page.screenshot(path=str(screens / "admin-appointments.png"), full_page=True)
+
+    # 李* telephones to cancel: the manager cancels, the place is free again, the audit log has it
+    page.locator("#appointments tbody tr").nth(1).locator("button.cancel-appt").click()
+    page.wait_for_selector("#notice")
+    assert page.locator("#notice").inner_text() == "已取消 10:00 李* 的预约，名额已释放。"
+    assert page.locator("#appointments tbody tr").nth(1).inner_text().split("\t")[4] == "已取消"
+    assert page.locator("#appt-counts").inner_text().endswith("待签到 1，已签到 0，未到 0，已取消 2")
+    page.goto(server.url + "/admin/audit")
+    assert "取消预约" in page.locator("table.grid").inner_text()
     ctx.close()

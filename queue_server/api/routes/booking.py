@@ -26,9 +26,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from yizhan.i18n import t
 
 from queue_server.api.routes.appointments import book_of, check_rate, identity_from, parse_day, parse_start
-from queue_server.api.routes.console import page_session
+from queue_server.api.routes.console import form_session, page_session
 from queue_server.api.routes.phone import _lang
 from queue_server.service import CommandError
+from queue_server.web import audit
 from queue_server.web.render import page
 
 logger = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ def cancel(token: str, request: Request) -> Response:
 
 # ---- the manager's console: who is coming today -----------------------------------------------
 @router.get("/admin/appointments", include_in_schema=False)
-def admin_list(request: Request, day: str | None = None) -> Response:
+def admin_list(request: Request, day: str | None = None, notice: str = "", error: str = "") -> Response:
     sess = page_session(request, "admin")
     if isinstance(sess, Response):
         return sess
@@ -193,8 +194,28 @@ def admin_list(request: Request, day: str | None = None) -> Response:
     rows = book.day_list(d)
     names = {s.code: s.name for s in book.cfg.services}
     tz = request.app.state.clock.tz
+    now = book.now()
     items = [{"appt": a, "state": book.state(a), "service_name": names.get(a.service, a.service),
-              "start": a.slot_start.astimezone(tz), "end": a.slot_end.astimezone(tz)} for a in rows]
+              "start": a.slot_start.astimezone(tz), "end": a.slot_end.astimezone(tz),
+              "cancellable": a.status == "booked" and now < a.slot_start} for a in rows]
     counts = {k: sum(1 for i in items if i["state"] == k) for k in ("booked", "checked_in", "missed", "cancelled")}
     return page(request, "admin_appointments.html", sess, nav="appointments", day=d, today=svc.today(), items=items,
-                counts=counts, prev_day=d.fromordinal(d.toordinal() - 1), next_day=d.fromordinal(d.toordinal() + 1))
+                counts=counts, prev_day=d.fromordinal(d.toordinal() - 1), next_day=d.fromordinal(d.toordinal() + 1),
+                notice=notice[:200], error=error[:200])
+
+
+@router.post("/admin/appointments/{appt_id}/cancel", include_in_schema=False)
+async def admin_cancel(appt_id: int, request: Request) -> Response:
+    """The manager cancels for a citizen who telephones (the place is free again at once)."""
+    sess, _form = await form_session(request, "admin")
+    book = book_of(request)
+    state = request.app.state
+    try:
+        appt = book.cancel(book.get(appt_id))
+    except CommandError as exc:
+        return RedirectResponse(f"/admin/appointments?error={quote(exc.message)}", status_code=303)
+    audit.record(state.db, state.clock.now(), sess.username, "appointment.cancel", appointment=appt.id, service=appt.service,
+                 slot=f"{appt.day} {appt.slot_start.astimezone(state.clock.tz):%H:%M}")
+    tz = state.clock.tz
+    notice = t("appt_admin.cancelled", slot=f"{appt.slot_start.astimezone(tz):%H:%M}", name=appt.masked_name)
+    return RedirectResponse(f"/admin/appointments?day={appt.day.isoformat()}&notice={quote(notice)}", status_code=303)
