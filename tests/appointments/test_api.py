@@ -241,3 +241,11 @@ def test_refused_form_post_shows_the_reason_without_the_number(client, db):
     r = client.post("/book/GA01", data={"day": TOMORROW, "id_number": number, "name": "张三丰"})
     assert r.status_code == 422 and "请先选择一个预约时段。" in r.text
     assert count(db) == 0
+
+
+def test_pages_in_english(client, cfg):
+    cfg.services[0].name_en = "ID card renewal"
+    r = client.post("/book/GA01?lang=en", data={"day": TOMORROW, "start": "09:00", "id_number": id_number(4), "name": "Li Lei"})
+    assert r.status_code == 200 and r.url.query == b"lang=en"  # followed the redirect to the booking, still in English
+    assert '<h2 id="headline">Booked</h2>' in r.text and '<dd id="service">ID card renewal</dd>' in r.text and "L* L**" in r.text
+    assert "Check in at a kiosk with your ID card" in r.text

@@ -52,6 +52,7 @@ def _render(request: Request, template: str, status: int = 200, **context: objec
     svc = request.app.state.service
     html = TEMPLATES.get_template(template).render(
         t=lambda key, **kw: t(key, lang, **kw), lang=lang, hall=svc.cfg.hall, day_label=lambda d: _day_label(d, lang, svc.today()),
+        sname=lambda sv: sv.name_en if lang == "en" and sv.name_en else sv.name,
         q="?lang=en" if lang == "en" else "", request_path=request.url.path, **context,
     )
     return HTMLResponse(html, status_code=status, headers=HEADERS)
