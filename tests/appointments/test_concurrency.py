@@ -18,7 +18,7 @@ from tests.fixtures_pg import postgres  # noqa: F401
 DAY = date(2026, 11, 24)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database(request, tmp_path):
     if request.param == "sqlite":
         db = Database(f"sqlite:///{tmp_path / 'hall.db'}")
