@@ -240,6 +240,8 @@ def test_refused_form_post_shows_the_reason_without_the_number(client, db):
     assert r.status_code == 422 and "The ID number is not valid" in r.text
     r = client.post("/book/GA01", data={"day": TOMORROW, "id_number": number, "name": "张三丰"})
     assert r.status_code == 422 and "请先选择一个预约时段。" in r.text
+    r = client.post("/book/GA01", data={"day": TOMORROW, "start": "09:00", "id_number": number + "1", "name": "张三丰"})
+    assert r.status_code == 422 and "身份证号码不正确" in r.text  # one digit too many is not cut off into a valid number
     assert count(db) == 0
 
 

@@ -21,6 +21,7 @@ from urllib.parse import quote
 import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from yizhan.i18n import t
@@ -125,7 +126,12 @@ def form_page(code: str, request: Request, day: str | None = None) -> HTMLRespon
 @router.post("/book/{code}")
 async def submit(code: str, request: Request) -> Response:
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    day_text, start_text, name = form.get("day", ""), form.get("start", ""), form.get("name", "")[:30]
+    # the database work runs on the thread pool: a write waiting for SQLite's lock must not stall the event loop
+    return await run_in_threadpool(_submit, request, code, form)
+
+
+def _submit(request: Request, code: str, form: dict[str, str]) -> Response:
+    day_text, start_text, name = form.get("day", ""), form.get("start", ""), form.get("name", "")
     try:
         check_rate(request)
         book = book_of(request)
@@ -133,11 +139,11 @@ async def submit(code: str, request: Request) -> Response:
         if not start_text:
             raise CommandError(422, "appointment_pick_slot")
         day, start = parse_day(day_text), parse_start(start_text)
-        hashed, masked_id, masked_name = identity_from(request, form.get("id_number", "")[:18], name)
+        hashed, masked_id, masked_name = identity_from(request, form.get("id_number", ""), name)
         appt = book.book(code, day, start, hashed, masked_id, masked_name, "phone")
     except CommandError as exc:
         # the number the citizen typed is not sent back; the name and the chosen slot are
-        return _form_page(request, code, day_text, status=exc.status, error=_msg(request, exc), name=name, chosen=start_text)
+        return _form_page(request, code, day_text[:10], status=exc.status, error=_msg(request, exc), name=name[:30], chosen=start_text[:5])
     lang = "?lang=en" if _lang(request) == "en" else ""
     return RedirectResponse(f"/b/{quote(appt.token or '')}{lang}", status_code=303)
 
@@ -209,14 +215,18 @@ def admin_list(request: Request, day: str | None = None, notice: str = "", error
 async def admin_cancel(appt_id: int, request: Request) -> Response:
     """The manager cancels for a citizen who telephones (the place is free again at once)."""
     sess, _form = await form_session(request, "admin")
+    return await run_in_threadpool(_admin_cancel, request, sess.username, appt_id)
+
+
+def _admin_cancel(request: Request, username: str, appt_id: int) -> Response:
     book = book_of(request)
     state = request.app.state
     try:
         appt = book.cancel(book.get(appt_id))
     except CommandError as exc:
         return RedirectResponse(f"/admin/appointments?error={quote(exc.message)}", status_code=303)
-    audit.record(state.db, state.clock.now(), sess.username, "appointment.cancel", appointment=appt.id, service=appt.service,
-                 slot=f"{appt.day} {appt.slot_start.astimezone(state.clock.tz):%H:%M}")
     tz = state.clock.tz
+    audit.record(state.db, state.clock.now(), username, "appointment.cancel", appointment=appt.id, service=appt.service,
+                 slot=f"{appt.day} {appt.slot_start.astimezone(tz):%H:%M}")
     notice = t("appt_admin.cancelled", slot=f"{appt.slot_start.astimezone(tz):%H:%M}", name=appt.masked_name)
     return RedirectResponse(f"/admin/appointments?day={appt.day.isoformat()}&notice={quote(notice)}", status_code=303)
