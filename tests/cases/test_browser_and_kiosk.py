@@ -91,6 +91,17 @@ def test_clerk_registers_and_moves_cases_in_the_console(hall: Hall, browser):
     assert "202611230001" in result and "2026-11-30" in result
     expect(page.locator("#case-cancel-label")).to_have_text("关闭")
     page.screenshot(path=str(SCREENS / "console-case.png"))
+    # 受理回执: the printable receipt with the number, the promise and the phone page's QR code.
+    with page.context.expect_page() as opened:
+        page.click("#case-result a.receipt-link")
+    receipt = opened.value
+    receipt.wait_for_load_state()
+    text = receipt.text_content("#receipt")
+    assert "受理回执" in text and "202611230001" in text and "2026-11-30" in text and "5个工作日内办结" in text
+    assert "张*" in text and "不动产转移登记" in text and "/t/" in text
+    assert receipt.eval_on_selector(".receipt-follow img", "i => i.naturalWidth") > 0
+    receipt.screenshot(path=str(SCREENS / "case-receipt.png"), full_page=True)
+    receipt.close()
     page.keyboard.press("Escape")
     # The side panel lists the case; the console's own keys work again once the dialog is closed.
     item = "#wcases li[data-case='202611230001']"

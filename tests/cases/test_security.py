@@ -56,6 +56,9 @@ def test_sessions_on_the_case_routes(hall: Hall):
     r = c2.post(f"/api/v1/cases/{number}/status", json={"status": "done"}, headers=h2)
     assert r.status_code == 403 and r.json()["code"] == "other_window"
     assert c2.get(f"/api/v1/cases/{number}/history", headers=h2).status_code == 403
+    assert c2.get(f"/console/cases/{number}/receipt").status_code == 403  # nor print its receipt
+    assert "受理回执" in c.get(f"/console/cases/{number}/receipt").text
+    assert httpx.get(hall.url + f"/console/cases/{number}/receipt", headers=HTML).status_code == 303  # login first
     # The manager's form needs its CSRF field.
     a, admin_csrf = session(hall.url, "admin", ADMIN_PASSWORD)
     assert a.post(f"/admin/cases/{number}/status", data={"csrf_token": csrf, "status": "done"}).status_code == 403

@@ -7,9 +7,11 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlencode
 
+import segno
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import Field
+from sqlalchemy import select
 
 from yizhan.i18n import t
 
@@ -18,6 +20,7 @@ from queue_server.api.routes.console import form_session, page_session
 from queue_server.api.routes.tickets import actor_of
 from queue_server.api.schemas import Body
 from queue_server.cases import CaseDesk, CaseFilter, status_name
+from queue_server.db.tables import Ticket
 from queue_server.service import Actor, CommandError
 from queue_server.tokens import Principal
 from queue_server.web.render import page
@@ -124,6 +127,33 @@ async def cases_page_move(case_number: str, request: Request) -> Response:
     path, _, query = back.partition("?")
     params = [kv for kv in query.split("&") if kv and not kv.startswith("notice=")]
     return RedirectResponse(f"{path}?" + "&".join(params + [urlencode({"notice": notice})]), status_code=303)
+
+
+# ---- 受理回执 -------------------------------------------------------------------------------
+@router.get("/console/cases/{case_number}/receipt", include_in_schema=False)
+def receipt(case_number: str, request: Request) -> Response:
+    """The printable acknowledgement the citizen takes home: number, deadline and how to follow
+    the case (the QR code is the ticket's phone page, which shows the case's status)."""
+    sess = page_session(request, "clerk", "admin")
+    if isinstance(sess, Response):
+        return sess
+    d = desk(request)
+    case = d.get(case_number)
+    if sess.role == "clerk" and sess.window != case.window:
+        return page(request, "forbidden.html", sess, status=403)
+    cfg = request.app.state.service.cfg
+    url = qr = ""
+    if case.ticket_id:
+        with request.app.state.db.read() as s:
+            token = s.scalar(select(Ticket.token).where(Ticket.id == case.ticket_id))
+        if token:
+            url = (cfg.hall.public_url or str(request.base_url)).rstrip("/") + f"/t/{token}"
+            qr = segno.make(url, error="m").png_data_uri(scale=4, border=2)
+    try:
+        days = cfg.service(case.service).promised_days
+    except StopIteration:
+        days = 0
+    return page(request, "case_receipt.html", sess, c=d.to_json([case])[0], url=url, qr=qr, days=days)
 
 
 def setup(app) -> None:  # type: ignore[no-untyped-def]

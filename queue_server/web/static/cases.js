@@ -60,6 +60,13 @@
     return c.days_left === 0 ? M.due_today : M.days_left.replace("{days}", c.days_left);
   }
 
+  function receiptLink(number, text) {
+    return Object.assign(document.createElement("a"), {
+      href: "/console/cases/" + encodeURIComponent(number) + "/receipt", target: "_blank", rel: "noopener",
+      className: "receipt-link", textContent: text,
+    });
+  }
+
   async function loadCases() {
     let rows;
     try {
@@ -90,6 +97,7 @@
         b.addEventListener("click", () => (target === "returned" ? openReturn(c.case_number) : move(c.case_number, target, "")));
         box.appendChild(b);
       }
+      box.appendChild(receiptLink(c.case_number, M.receipt_short));
       return li;
     }));
   }
@@ -188,7 +196,8 @@
         const box = $("case-result");
         box.replaceChildren(Object.assign(document.createElement("span"), { className: "cn", textContent: c.case_number }),
           document.createTextNode(line), document.createElement("br"),
-          Object.assign(document.createElement("small"), { textContent: M.receipt }));
+          Object.assign(document.createElement("small"), { textContent: M.receipt }), document.createElement("br"),
+          receiptLink(c.case_number, M.receipt_link));
         box.hidden = false;
         $("case-service").disabled = true;
         $("case-ok").hidden = true;
