@@ -18,7 +18,7 @@ from kiosk.core.kiosk import Devices, KioskCore
 from kiosk.core.runtime import QueuePost
 from tests.cases.conftest import case_hall, identity
 from tests.consoles.conftest import ADMIN_PASSWORD, CHROMIUM_ARGS, CLERK_PASSWORD, Hall, login
-from tests.fixtures_hall import ROOT, start_server
+from tests.fixtures_hall import ROOT
 from yizhan.clock import ManualClock
 from yizhan.config.model import HallConfig
 
@@ -134,7 +134,7 @@ def test_clerk_registers_and_moves_cases_in_the_console(hall: Hall, browser):
     assert hist[-1]["reason"] == "缺少不动产权证书原件"
 
 
-def test_manager_sees_overdue_cases_and_the_kiosk_finds_them(hall: Hall, browser, tmp_path):
+def test_manager_sees_overdue_cases_and_the_kiosk_finds_them(hall: Hall, browser):
     from kiosk.devices.idcard.sam_reader import SimulatedCardReader
 
     reader = SimulatedCardReader()
