@@ -46,7 +46,8 @@ def test_follower_hears_that_the_case_is_done_and_returned(rig):  # noqa: F811
     fake.wait_for(lambda f: len(f.for_openid(follower)) >= 3, what="the returned notice")
     sent = fake.for_openid(follower)
     assert [m.value("phrase2") for m in sent] == ["请到窗口", "办件已办结", "办件退回"]
-    assert second.case_number in sent[1].value("thing5") and first.case_number in sent[2].value("thing5")
+    assert sent[1].value("thing5") == f"编号{second.case_number}，凭回执领取"  # whole: 20 characters fit the field
+    assert sent[2].value("thing5") == f"编号{first.case_number}，到窗口补正"
     assert "户口簿" not in sent[2].value("thing5")  # the reason stays in the hall
     for m in sent[1:]:
         for key in ("phrase2", "thing4", "thing5", "character_string1", "number3"):
