@@ -251,3 +251,20 @@ def test_pages_in_english(client, cfg):
     assert r.status_code == 200 and r.url.query == b"lang=en"  # followed the redirect to the booking, still in English
     assert '<h2 id="headline">Booked</h2>' in r.text and '<dd id="service">ID card renewal</dd>' in r.text and "L* L**" in r.text
     assert "Check in at a kiosk with your ID card" in r.text
+
+
+def test_citizen_cancels_on_the_booking_page_until_the_slot_starts(client, api, clock):
+    token = form(client, 11).headers["location"].split("/b/")[1]
+    r = client.post(f"/b/{token}/cancel", follow_redirects=False)
+    assert r.status_code == 303 and free(api) == 2
+    page = client.get(f"/b/{token}")
+    assert '<h2 id="headline">预约已取消</h2>' in page.text and 'id="cancel"' not in page.text
+    again = client.post(f"/b/{token}/cancel")
+    assert again.status_code == 409 and "这个预约已经取消。" in again.text
+
+    token = form(client, 12, day="2026-11-23", start="10:00").headers["location"].split("/b/")[1]
+    clock.advance(minutes=30)  # 10:00
+    assert 'id="cancel"' not in client.get(f"/b/{token}").text
+    late = client.post(f"/b/{token}/cancel")
+    assert late.status_code == 409 and "预约时段 10:00 已开始，不能再取消。" in late.text
+    assert client.post("/b/no-such-token/cancel").status_code == 404
