@@ -23,6 +23,8 @@ from yizhan.clock import ManualClock
 from yizhan.config.model import HallConfig
 
 SCREENS = ROOT / "docs" / "screens"
+
+pytestmark = pytest.mark.browser
 KEY = "kiosk-and-server-hash-key"
 
 

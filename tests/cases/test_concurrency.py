@@ -23,7 +23,7 @@ from queue_server.service import Actor, CommandError, HallService
 WINDOWS = [f"{i:02d}" for i in range(1, 7)]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database(request, tmp_path):
     if request.param == "sqlite":
         db = Database(f"sqlite:///{tmp_path / 'hall.db'}")

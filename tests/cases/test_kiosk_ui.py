@@ -6,9 +6,12 @@ from __future__ import annotations
 import uuid
 
 import httpx
+import pytest
 
 from tests.kiosk.conftest import kiosk_env, server, ui  # noqa: F401  (fixtures; prepares offscreen Kivy)
 from tests.fixtures_hall import ROOT
+
+pytestmark = pytest.mark.kivy
 
 
 def on(h, name: str) -> None:
