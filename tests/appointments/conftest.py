@@ -3,19 +3,14 @@ clock (Monday 23 November 2026, 09:30), a migrated SQLite database and the real 
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from kiosk.devices.idcard.idnumber import check_digit
 from queue_server.api.app import create_app
-from queue_server.db.engine import Database
-from queue_server.db.migrate import upgrade
-from queue_server.tokens import create_token
-from tests.fixtures_hall import MONDAY_0930, ServerProcess, small_hall, start_server, write_hall, yizhan, yizhan_env
-from yizhan.clock import ManualClock
+from tests.fixtures_app import auth, client, clock, db, tokens  # noqa: F401  (shared fixtures, re-exported)
+from tests.fixtures_hall import ServerProcess, small_hall, start_server, write_hall, yizhan, yizhan_env
 from yizhan.config.model import HallConfig
 
 KEY = b"test-id-hash-key"  # the hall's id_hash_key: the same for the server and the kiosk
@@ -41,21 +36,8 @@ def booking_hall(**appointments: object) -> dict:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(datetime.fromisoformat(MONDAY_0930))
-
-
-@pytest.fixture
 def cfg() -> HallConfig:
     return HallConfig.model_validate(booking_hall())
-
-
-@pytest.fixture
-def db(tmp_path: Path):
-    database = Database(f"sqlite:///{tmp_path / 'hall.db'}")
-    upgrade(database.engine)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture
@@ -63,28 +45,6 @@ def app(cfg, db, clock):
     application = create_app(cfg, db, clock)
     application.state.id_hash_key = KEY
     return application
-
-
-@pytest.fixture
-def client(app) -> TestClient:
-    return TestClient(app, raise_server_exceptions=False)
-
-
-@pytest.fixture
-def tokens(db, clock) -> dict[str, str]:
-    now = clock.now()
-    return {
-        "admin": create_token(db, now, "admin"),
-        "kiosk": create_token(db, now, "kiosk", device="kiosk-1"),
-        "clerk01": create_token(db, now, "clerk", window="01", name="王芳"),
-        "display": create_token(db, now, "display", device="tv-1"),
-        "device": create_token(db, now, "device", device="bus-1"),
-        "wechat": create_token(db, now, "wechat"),
-    }
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

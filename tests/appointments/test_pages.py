@@ -13,12 +13,11 @@ import pytest
 
 from tests.appointments.conftest import ADMIN_PASSWORD, KEY, id_number
 from tests.fixtures_hall import ROOT
+from tests.fixtures_browser import browser  # noqa: F401  (fixture)
 from yizhan.privacy import id_hash, mask_id
 
 pytestmark = [pytest.mark.browser]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 # The screenshots in docs/ are refreshed with YIZHAN_SCREENS=1, so ordinary runs leave the tree clean.
 DOC_SCREENS = ROOT / "docs" / "screens"
 
@@ -27,18 +26,6 @@ DOC_SCREENS = ROOT / "docs" / "screens"
 def server(hall_server):
     # 09:00 on Monday and running: with the 30-minute lead, 10:00 is today's first bookable slot
     return hall_server("2026-11-23T09:00:00+08:00")
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian chromium is not installed (make test installs it)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -4,20 +4,15 @@ app on a ManualClock for the API tests, and a real `yizhan server` for the brows
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.fixtures_hall import MONDAY_0930, small_hall
-from yizhan.clock import ManualClock
+from tests.fixtures_app import auth, client, clock, db, tokens  # noqa: F401  (shared fixtures, re-exported)
+from tests.fixtures_hall import small_hall
 from yizhan.config.model import HallConfig
 from yizhan.privacy import id_hash
 from queue_server.api.app import create_app
-from queue_server.db.engine import Database
-from queue_server.db.migrate import upgrade
-from queue_server.tokens import create_token
 
 KEY = b"test-hash-key-for-cases"
 ID_NUMBER = "11010519491231002X"  # a valid test number (checksum X); only its hash is sent
@@ -37,43 +32,9 @@ def identity() -> dict:
     return {"id_hash": id_hash(ID_NUMBER, KEY), "masked_id": "1101**********002X", "masked_name": "张*"}
 
 
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(datetime.fromisoformat(MONDAY_0930))
-
-
-@pytest.fixture
-def db(tmp_path: Path):
-    database = Database(f"sqlite:///{tmp_path / 'hall.db'}")
-    upgrade(database.engine)
-    yield database
-    database.dispose()
-
-
 @pytest.fixture
 def app(db, clock):
     return create_app(HallConfig.model_validate(case_hall()), db, clock)
-
-
-@pytest.fixture
-def client(app) -> TestClient:
-    return TestClient(app, raise_server_exceptions=False)
-
-
-@pytest.fixture
-def tokens(db, clock) -> dict[str, str]:
-    now = clock.now()
-    return {
-        "admin": create_token(db, now, "admin", name="主任"),
-        "kiosk": create_token(db, now, "kiosk", device="kiosk-1"),
-        "clerk01": create_token(db, now, "clerk", window="01", name="王芳"),
-        "clerk02": create_token(db, now, "clerk", window="02", name="李强"),
-        "device": create_token(db, now, "device", device="bus-1"),
-    }
 
 
 class Desk:

@@ -17,7 +17,8 @@ from kiosk.core.catalogue import Catalogue
 from kiosk.core.kiosk import Devices, KioskCore
 from kiosk.core.runtime import QueuePost
 from tests.cases.conftest import case_hall, identity
-from tests.consoles.conftest import ADMIN_PASSWORD, CHROMIUM_ARGS, CLERK_PASSWORD, Hall, login
+from tests.consoles.conftest import ADMIN_PASSWORD, CLERK_PASSWORD, Hall, login
+from tests.fixtures_browser import browser  # noqa: F401  (fixture)
 from tests.fixtures_hall import ROOT
 from yizhan.clock import ManualClock
 from yizhan.config.model import HallConfig
@@ -35,18 +36,6 @@ def hall(tmp_path: Path):
     h.start()
     yield h
     h.close()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian chromium is not installed (make test installs it)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def bearer(token: str) -> dict[str, str]:

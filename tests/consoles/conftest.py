@@ -12,13 +12,12 @@ import httpx
 import pytest
 
 from tests.fixtures_hall import ROOT, ServerProcess, small_hall, start_server, write_hall, yizhan, yizhan_env
+from tests.fixtures_browser import CHROMIUM_ARGS, browser  # noqa: F401  (fixture, re-exported)
 from queue_server.db.engine import Database
 from queue_server.web import users
 
 ADMIN_PASSWORD = "admin-pass-2026"
 CLERK_PASSWORD = "clerk-pass-2026"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 NOW = datetime.fromisoformat("2026-11-23T09:30:00+08:00")
 
 
@@ -80,20 +79,6 @@ def hall(tmp_path: Path):
     h = Hall(tmp_path).start()
     yield h
     h.close()
-
-
-@pytest.fixture
-def browser():
-    # Per test: Playwright's sync API keeps an event loop running in the main thread while it is
-    # open, and tests/conftest.py rightly fails a test that leaves one running.
-    from playwright.sync_api import sync_playwright
-
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian chromium is not installed (make test installs it)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def login(browser, url: str, username: str, password: str, path: str = "/console"):

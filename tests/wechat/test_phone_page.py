@@ -5,17 +5,15 @@ itself when the clerk calls the number (server-sent events, no reload)."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.wechat.conftest import ROOT
+from tests.fixtures_browser import browser  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.mosquitto]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 WECHAT_UA = ("Mozilla/5.0 (Linux; Android 13; V2183A Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
              "Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 XWEB/1160065 MMWEBSDK/20231202 MicroMessenger/8.0.47.2560(0x28002F30) "
              "WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64")
@@ -24,18 +22,11 @@ DOC_SCREENS = ROOT / "docs" / "screens"
 
 
 @pytest.fixture
-def phone():
-    from playwright.sync_api import sync_playwright
-
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian chromium is not installed (make test installs it)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, user_agent=WECHAT_UA, locale="zh-CN")
-        yield ctx.new_page()
-        ctx.close()
-        browser.close()
+def phone(browser):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                              has_touch=True, user_agent=WECHAT_UA, locale="zh-CN")
+    yield ctx.new_page()
+    ctx.close()
 
 
 def test_phone_page_updates_live_when_called(hall, phone, fake_wechat, tmp_path):
