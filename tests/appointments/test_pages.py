@@ -5,32 +5,20 @@ check in at the kiosk with the same ID card. And the manager's list of the day's
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import httpx
 import pytest
 
 from tests.appointments.conftest import ADMIN_PASSWORD, KEY, id_number
-from tests.fixtures_hall import ROOT
-from tests.fixtures_browser import browser  # noqa: F401  (fixture)
+from tests.fixtures_browser import browser, screens  # noqa: F401  (fixtures)
 from yizhan.privacy import id_hash, mask_id
 
 pytestmark = [pytest.mark.browser]
-
-# The screenshots in docs/ are refreshed with YIZHAN_SCREENS=1, so ordinary runs leave the tree clean.
-DOC_SCREENS = ROOT / "docs" / "screens"
 
 
 @pytest.fixture
 def server(hall_server):
     # 09:00 on Monday and running: with the 30-minute lead, 10:00 is today's first bookable slot
     return hall_server("2026-11-23T09:00:00+08:00")
-
-
-@pytest.fixture
-def screens(tmp_path: Path) -> Path:
-    return DOC_SCREENS if os.environ.get("YIZHAN_SCREENS") else tmp_path
 
 
 def phone_page(browser):  # type: ignore[no-untyped-def]

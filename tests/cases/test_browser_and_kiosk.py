@@ -18,12 +18,9 @@ from kiosk.core.kiosk import Devices, KioskCore
 from kiosk.core.runtime import QueuePost
 from tests.cases.conftest import case_hall, identity
 from tests.consoles.conftest import ADMIN_PASSWORD, CLERK_PASSWORD, Hall, login
-from tests.fixtures_browser import browser  # noqa: F401  (fixture)
-from tests.fixtures_hall import ROOT
+from tests.fixtures_browser import browser, screens  # noqa: F401  (fixtures)
 from yizhan.clock import ManualClock
 from yizhan.config.model import HallConfig
-
-SCREENS = ROOT / "docs" / "screens"
 
 pytestmark = pytest.mark.browser
 KEY = "kiosk-and-server-hash-key"
@@ -60,7 +57,7 @@ def serve_and_register(hall: Hall, clerk: str, service: str) -> dict:
     return r.json()
 
 
-def test_clerk_registers_and_moves_cases_in_the_console(hall: Hall, browser):
+def test_clerk_registers_and_moves_cases_in_the_console(hall: Hall, browser, screens):
     hall.add_clerk("wangfang", "01", "王芳")
     kiosk = hall.token("kiosk", device="kiosk-1")
     take(hall, kiosk, "BDC01", identity())
@@ -81,7 +78,7 @@ def test_clerk_registers_and_moves_cases_in_the_console(hall: Hall, browser):
     result = page.text_content("#case-result")
     assert "202611230001" in result and "2026-11-30" in result
     expect(page.locator("#case-cancel-label")).to_have_text("关闭")
-    page.screenshot(path=str(SCREENS / "console-case.png"))
+    page.screenshot(path=str(screens / "console-case.png"))
     # 受理回执: the printable receipt with the number, the promise and the phone page's QR code.
     with page.context.expect_page() as opened:
         page.click("#case-result a.receipt-link")
@@ -91,7 +88,7 @@ def test_clerk_registers_and_moves_cases_in_the_console(hall: Hall, browser):
     assert "受理回执" in text and "202611230001" in text and "2026-11-30" in text and "5个工作日内办结" in text
     assert "张*" in text and "不动产转移登记" in text and "/t/" in text
     assert receipt.eval_on_selector(".receipt-follow img", "i => i.naturalWidth") > 0
-    receipt.screenshot(path=str(SCREENS / "case-receipt.png"), full_page=True)
+    receipt.screenshot(path=str(screens / "case-receipt.png"), full_page=True)
     receipt.close()
     page.keyboard.press("Escape")
     # The side panel lists the case; the console's own keys work again once the dialog is closed.
@@ -125,7 +122,7 @@ def test_clerk_registers_and_moves_cases_in_the_console(hall: Hall, browser):
     assert hist[-1]["reason"] == "缺少不动产权证书原件"
 
 
-def test_manager_sees_overdue_cases_and_the_kiosk_finds_them(hall: Hall, browser):
+def test_manager_sees_overdue_cases_and_the_kiosk_finds_them(hall: Hall, browser, screens):
     from kiosk.devices.idcard.sam_reader import SimulatedCardReader
 
     reader = SimulatedCardReader()
@@ -164,7 +161,7 @@ def test_manager_sees_overdue_cases_and_the_kiosk_finds_them(hall: Hall, browser
     assert "红牌 · 超期2个工作日" in page.text_content(f"tr[data-case='{red['case_number']}']")
     bg = page.eval_on_selector(f"tr[data-case='{soon['case_number']}'] td", "td => getComputedStyle(td).backgroundColor")
     assert bg == "rgb(255, 244, 220)"  # amber
-    page.screenshot(path=str(SCREENS / "admin-cases.png"), full_page=True)
+    page.screenshot(path=str(screens / "admin-cases.png"), full_page=True)
     # The manager closes the red one (办结) from the list; filter by department.
     page.click(f"tr[data-case='{red['case_number']}'] button[data-do=done]")
     page.wait_for_selector("#notice")

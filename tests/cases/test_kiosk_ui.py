@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.kiosk.conftest import kiosk_env, server, ui  # noqa: F401  (fixtures; prepares offscreen Kivy)
-from tests.fixtures_hall import ROOT
+from tests.fixtures_browser import screens  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.kivy
 
@@ -19,7 +19,7 @@ def on(h, name: str) -> None:
     h.pump(2)
 
 
-def test_kiosk_finds_the_registered_case_by_card_and_by_number(ui, server):  # noqa: F811
+def test_kiosk_finds_the_registered_case_by_card_and_by_number(ui, server, screens):  # noqa: F811
     h = ui
     reader = h.devices.reader
     reader.place_sample("resident")
@@ -48,7 +48,7 @@ def test_kiosk_finds_the_registered_case_by_card_and_by_number(ui, server):  # n
     assert f"办件编号：{number}" in text and "办理中" in text and case["service_name"] in text
     assert f"承诺办结：{case['deadline']}" in text and person.masked_name in text
     assert person.name not in text  # masked only
-    h.screenshot(ROOT / "docs" / "screens" / "kiosk-case-results.png")
+    h.screenshot(screens / "kiosk-case-results.png")
     reader.lift()
     h.core.go_home()
     on(h, "home")
