@@ -55,10 +55,12 @@ def test_scan_two_pages_delete_one_and_send_to_the_ticket(ui, server):
     h.until(lambda: h.core.scan_view.retake is None and h.core.scan_view.phase == "live", timeout=30, what="retaken")
     assert h.core.scan_doc.pages[0] is not first
     h.core.scan_feed.stop()  # auto-capture must not add pages while we check the list
-    h.pump(3)
+    h.until(lambda: h.core.scan_view.phase == "live", timeout=30, what="a capture still in flight to finish")
     assert pages(h) >= 2
-    while pages(h) > 2:
-        h.tap(f"delete:{pages(h) - 1}")
+    for _ in range(pages(h) - 2):  # pages auto-captured meanwhile
+        n = pages(h)
+        h.tap(f"delete:{n - 1}")
+        h.until(lambda: pages(h) == n - 1, what=f"page {n} deleted")
     assert len(h.buttons("delete:1")) == 1 and "第 2 页" in h.texts()
     h.tap("delete:1")
     h.until(lambda: pages(h) == 1, what="page deleted")
