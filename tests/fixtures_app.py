@@ -4,6 +4,7 @@ every role. Each suite's conftest imports them and defines its own `cfg`/`app`."
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from queue_server.db.engine import Database
 from queue_server.db.migrate import upgrade
+from queue_server.service import CommandError
 from queue_server.tokens import create_token
 from tests.fixtures_hall import MONDAY_0930
 from yizhan.clock import ManualClock
@@ -51,3 +53,28 @@ def tokens(db, clock) -> dict[str, str]:
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def race(n: int, attempt) -> list:  # type: ignore[no-untyped-def]
+    """Runs attempt(i) in n threads released together: each one's result, or its refusal code."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = attempt(i)
+        except CommandError as exc:
+            results[i] = exc.code
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return results
+
+
+def outcomes(results: list) -> list[str]:
+    """Sorted: "ok" for each success, else the refusal code."""
+    return sorted(r if isinstance(r, str) else "ok" for r in results)

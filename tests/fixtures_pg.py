@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,3 +65,18 @@ def postgres():
     finally:
         subprocess.run(_as_db_user([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]), capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request, tmp_path):
+    """A migrated hall database, once on SQLite and once on a fresh database of the real PostgreSQL."""
+    from queue_server.db.engine import Database
+    from queue_server.db.migrate import upgrade
+
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'hall.db'}")
+    else:
+        db = Database(request.getfixturevalue("postgres").create_database(f"t_{uuid.uuid4().hex[:12]}"))
+    upgrade(db.engine)
+    yield db
+    db.dispose()

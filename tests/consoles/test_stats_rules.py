@@ -5,34 +5,18 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-import uuid
-
 import pytest
 
 from queue_server import stats
-from queue_server.db.engine import Database
-from queue_server.db.migrate import upgrade
 from queue_server.domain.model import WindowState
 from queue_server.service import Actor, HallService
 from queue_server.web import sessions, users
 from tests.fixtures_hall import small_hall
-from tests.fixtures_pg import postgres  # noqa: F401 — the PostgreSQL fixture
+from tests.fixtures_pg import database, postgres  # noqa: F401  (fixtures)
 from yizhan.clock import ManualClock
 from yizhan.config.model import HallConfig
 
 START = datetime.fromisoformat("2026-11-20T09:00:00+08:00")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database(request, tmp_path):
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'hall.db'}")
-    else:
-        pg = request.getfixturevalue("postgres")
-        db = Database(pg.create_database(f"stats_{uuid.uuid4().hex[:8]}"))
-    upgrade(db.engine)
-    yield db
-    db.dispose()
 
 
 @pytest.fixture
