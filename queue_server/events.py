@@ -23,10 +23,7 @@ OUTBOX_WRITTEN = "yz_outbox"  # session.info flag: this transaction wrote outbox
 
 
 def pending(session: Session, key: str) -> list[dict]:
-    rows = session.info.get(key)
-    if rows is None:
-        rows = session.info[key] = []
-    return rows
+    return session.info.setdefault(key, [])
 
 
 @event.listens_for(Session, "before_commit")
