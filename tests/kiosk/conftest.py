@@ -4,6 +4,7 @@ and the devices' own simulators (the SAM ID-card module and the ESC/POS printer 
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -35,6 +36,15 @@ class Server(LocalServer):
     def issued(self, queue: str) -> int:
         """Tickets issued today in `queue`, as the server counts them."""
         return next(q["issued"] for q in self.api("GET", "/queues") if q["id"] == queue)
+
+
+@pytest.fixture
+def refused_url():
+    """A server address that refuses every connection: its port is bound but never listens,
+    so no other test can start a server on it meanwhile (a merely free port could be taken)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
 @pytest.fixture

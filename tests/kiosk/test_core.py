@@ -10,7 +10,6 @@ import pytest
 from kiosk.core.api import ApiClient, NotAuthorised, Refused, ServerUnreachable
 from kiosk.core.catalogue import Catalogue
 from kiosk.core.kiosk import Devices, KioskCore
-from kiosk.core.localserver import free_port
 from kiosk.core.runtime import QueuePost, Timers
 from kiosk.core.views import Purpose, Screen
 from kiosk.devices.base import CardType, Identity
@@ -104,10 +103,9 @@ def test_timers_follow_the_hall_clock():
     assert fired == ["a"]
 
 
-def test_retries_reuse_the_idempotency_key_so_one_ticket_is_issued(config, server):
+def test_retries_reuse_the_idempotency_key_so_one_ticket_is_issued(config, server, refused_url):
     token = server.token("kiosk", "kiosk-1")
-    dead = f"http://127.0.0.1:{free_port()}"
-    core, post, clock = make_core(config, dead, token)
+    core, post, clock = make_core(config, refused_url, token)
     core.open_services(Purpose.TAKE)
     core.take_number("SB002")
     settle(post, lambda: core.issuing_view is not None and core.issuing_view.phase == "retrying")
@@ -127,7 +125,7 @@ def test_retries_reuse_the_idempotency_key_so_one_ticket_is_issued(config, serve
     assert core.ticket_view.printed is False and core.ticket_view.print_error_key == "printer.absent"
 
 
-def test_refusals_and_a_wrong_token_are_told_apart(config, server):
+def test_refusals_and_a_wrong_token_are_told_apart(config, server, refused_url):
     api = ApiClient(server.url, server.token("kiosk", "kiosk-1"))
     with pytest.raises(Refused) as refused:
         api.take_ticket("BDC01", "k" * 16)
@@ -135,7 +133,7 @@ def test_refusals_and_a_wrong_token_are_told_apart(config, server):
     with pytest.raises(NotAuthorised):
         ApiClient(server.url, "yz_not-a-token").take_ticket("SB002", "k" * 16)
     with pytest.raises(ServerUnreachable):
-        ApiClient(f"http://127.0.0.1:{free_port()}", None, timeout=1).health()
+        ApiClient(refused_url, None, timeout=1).health()
 
 
 def test_idle_timeout_clears_what_the_citizen_entered(config):
