@@ -6,7 +6,6 @@
   "use strict";
   const app = document.getElementById("app");
   const WINDOW = app.dataset.window;
-  const CSRF = app.dataset.csrf;
   const M = JSON.parse(document.getElementById("case-messages").textContent);
   const $ = (id) => document.getElementById(id);
   const btn = $("btn-case");
@@ -18,27 +17,8 @@
   let busy = false;
   let returning = null;
 
-  function toast(text, kind) {
-    const el = $("toast");
-    el.textContent = text;
-    el.className = "toast " + (kind || "info");
-    el.hidden = false;
-    clearTimeout(toast.timer);
-    toast.timer = setTimeout(() => { el.hidden = true; }, kind === "error" ? 8000 : 5000);
-  }
-
-  async function call(method, url, body) {
-    const r = await fetch(url, {
-      method: method,
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": CSRF, Accept: "application/json" },
-      body: body ? JSON.stringify(body) : null,
-      cache: "no-store",
-    });
-    if (r.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); throw new Error("login"); }
-    let data = null;
-    try { data = await r.json(); } catch (e) { /* empty */ }
-    return { ok: r.ok, status: r.status, data: data };
-  }
+  const toast = YZ.toast;
+  const call = YZ.call;
 
   function enable() {
     const t = state && state.ticket;

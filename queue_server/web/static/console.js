@@ -7,7 +7,6 @@
   "use strict";
   const app = document.getElementById("app");
   const WINDOW = app.dataset.window;
-  const CSRF = app.dataset.csrf;
   const ADMIN = app.dataset.role === "admin";
   const M = JSON.parse(document.getElementById("messages").textContent);
   const $ = (id) => document.getElementById(id);
@@ -18,14 +17,7 @@
   let es = null;
   let retryTimer = null;
 
-  function toast(text, kind) {
-    const el = $("toast");
-    el.textContent = text;
-    el.className = "toast " + (kind || "info");
-    el.hidden = false;
-    clearTimeout(toast.timer);
-    toast.timer = setTimeout(() => { el.hidden = true; }, kind === "error" ? 8000 : 4000);
-  }
+  const toast = YZ.toast;
 
   function fmtDuration(s) {
     if (s == null || s < 0) return "—";
@@ -138,27 +130,17 @@
     busy = true;
     updateButtons();
     try {
-      const r = await fetch("/api/v1/windows/" + encodeURIComponent(WINDOW) + "/" + action, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": CSRF, Accept: "application/json" },
-        body: body ? JSON.stringify(body) : null,
-        cache: "no-store",
-      });
+      const r = await YZ.call("POST", "/api/v1/windows/" + encodeURIComponent(WINDOW) + "/" + action, body);
       if (r.status === 204) {
         toast(M.nobody, "info");
       } else if (r.ok) {
-        const data = await r.json();
-        const number = data.ticket ? data.ticket.number : data.number;
+        const number = r.data.ticket ? r.data.ticket.number : r.data.number;
         if (MESSAGES[action] && number) toast(M[MESSAGES[action]].replace("{number}", number), "ok");
-      } else if (r.status === 401) {
-        location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
-        return;
       } else {
-        let msg = r.statusText;
-        try { msg = (await r.json()).message || msg; } catch (e) { /* not JSON */ }
-        toast(msg, "error");
+        toast((r.data && r.data.message) || M.network, "error");
       }
     } catch (e) {
+      if (e.message === "login") return;
       toast(M.network, "error");
     } finally {
       busy = false;
