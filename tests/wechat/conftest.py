@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,8 +20,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.fixtures_hall import ServerProcess, start_server, yizhan, yizhan_env  # noqa: E402
-from tests.fixtures_mqtt import USERS, messenger_factory, mosquitto_factory  # noqa: E402,F401
+from tests.fixtures_mqtt import USERS, Collector, messenger_factory, mosquitto_factory  # noqa: E402,F401
 from tests.wechat.fake_wechat import APP_SECRET, FakeWeChat, event_xml, sign_params  # noqa: E402
+from yizhan.messaging import topics  # noqa: E402
+from yizhan.messaging.factory import device_status_payload  # noqa: E402
 
 HALL_DIR = ROOT / "tests" / "wechat" / "hall"
 HALL_ID = "wxhall"
@@ -115,10 +118,23 @@ class BridgeProcess:
 
 
 @pytest.fixture
-def bridge_factory(hall, broker, fake_wechat, tmp_path):
+def bridge_factory(hall, broker, fake_wechat, tmp_path, messenger_factory):  # noqa: F811
+    """Starts `yizhan wechat`; by default returns once the bridge has reported itself online,
+    which it does after subscribing to the hall's ticket events (same connection, in order)."""
     started: list[BridgeProcess] = []
+    statuses = Collector()
+    topic = topics.device_status(HALL_ID, "yizhan-wechat")
+    watcher = messenger_factory(broker, "yizhan-server", client_id="test-bridge-watcher")
+    watcher.subscribe(topic, statuses)
+    # Our own message on that topic comes back once the subscription is in place.
+    watcher.publish(topic, device_status_payload(HALL_ID, "yizhan-wechat", "wechat", "offline"))
+    statuses.wait_for(lambda ms: ms, what="the watcher's subscription")
 
-    def start(*args: str) -> BridgeProcess:
+    def online_since(seen: int):
+        return lambda ms: any(json.loads(m.payload)["state"] == "online" for m in ms[seen:])
+
+    def start(*args: str, ready: bool = True) -> BridgeProcess:
+        seen = len(statuses.messages)
         env = hall.server.env | {
             "YIZHAN_SERVER_URL": hall.url,
             "YIZHAN_TOKEN": hall.wechat_token,
@@ -133,6 +149,11 @@ def bridge_factory(hall, broker, fake_wechat, tmp_path):
         fh.close()
         b = BridgeProcess(proc, log)
         started.append(b)
+        if ready:
+            try:
+                statuses.wait_for(online_since(seen), timeout=60, what="the bridge reporting online")
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{b.text()[-3000:]}") from None
         return b
 
     yield start

@@ -24,22 +24,19 @@ def openid() -> str:
 
 
 def bridge_ready(hall, fake, bridge) -> None:
-    """Proves the bridge is subscribed by a notice it sends (no sleeping): a follower of a
-    queue-B ticket is called at window 12."""
+    """The bridge has reported itself online (bridge_factory waits for it), so it is subscribed:
+    the very first call after that reaches its follower — a follower of a queue-B ticket called
+    at window 12."""
     hall.clerk("12", "open")
-    for _attempt in range(10):
-        follower = openid()
-        ticket = hall.issue("HJ001")
-        assert "已为您关注" in hall.scan(follower, ticket["token"]).text
-        hall.clerk("12", "call-next")
-        try:
-            # Until the bridge's subscription is in place, calls go unnoticed: try again.
-            fake.wait_for(lambda f: f.for_openid(follower), timeout=30, what="the bridge's first notice")
-            hall.clerk("12", "finish")
-            return
-        except AssertionError:
-            hall.clerk("12", "finish")
-    raise AssertionError(f"the bridge sent nothing:\n{bridge.text()[-3000:]}\nserver:\n{hall.server.log.read_text()[-3000:]}")
+    follower = openid()
+    ticket = hall.issue("HJ001")
+    assert "已为您关注" in hall.scan(follower, ticket["token"]).text
+    hall.clerk("12", "call-next")
+    try:
+        fake.wait_for(lambda f: f.for_openid(follower), timeout=30, what="the bridge's first notice")
+    except AssertionError:
+        raise AssertionError(f"the bridge sent nothing:\n{bridge.text()[-3000:]}\nserver:\n{hall.server.log.read_text()[-3000:]}") from None
+    hall.clerk("12", "finish")
 
 
 def summary(fake, who: str) -> list[tuple[str, str, str]]:
