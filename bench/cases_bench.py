@@ -57,7 +57,7 @@ def main() -> int:
     kiosk = {"Authorization": "Bearer " + create_token(db, now, "kiosk", device="k")}
     clerk = {"Authorization": "Bearer " + create_token(db, now, "clerk", window="01", name="王芳")}
     admin = {"Authorization": "Bearer " + create_token(db, now, "admin", name="主任")}
-    days = [d for d in (clock.now().date() + timedelta(days=i) for i in range(29)) if is_working_day(d)]
+    days = [d for d in (clock.now().date() + timedelta(days=i) for i in range(29)) if is_working_day(d, cfg.calendar)]
     per_day = max(1, args.cases // len(days))
     register, hashes, numbers = [], [], []
     for day in days:

@@ -44,7 +44,7 @@ def hall_with_40_windows() -> HallConfig:
 
 
 def generate(db: Database, cfg: HallConfig, month: date, total: int, rng: random.Random) -> int:
-    days = [month + timedelta(days=i) for i in range(31) if (month + timedelta(days=i)).month == month.month and is_working_day(month + timedelta(days=i))]
+    days = [month + timedelta(days=i) for i in range(31) if (month + timedelta(days=i)).month == month.month and is_working_day(month + timedelta(days=i), cfg.calendar)]
     per_day = total // len(days)
     services_by_queue: dict[str, list[str]] = {}
     for s in cfg.services:

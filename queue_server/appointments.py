@@ -78,16 +78,16 @@ class AppointmentBook:
 
     def days(self, code: str) -> list[date]:
         b = self.bookable(code)
-        return bookable_days(b.queue.hours, self.cfg.appointments, self.now())
+        return bookable_days(b.queue.hours, self.cfg.appointments, self.now(), cal=self.cfg.calendar)
 
     def slots(self, code: str, day: date) -> list[SlotPlaces]:
         """Every slot of the day with its free places; slots that cannot be booked any more say so."""
         b = self.bookable(code)
         now = self.now()
         tz = self.hall.clock.tz
-        days = bookable_days(b.queue.hours, self.cfg.appointments, now)
+        days = bookable_days(b.queue.hours, self.cfg.appointments, now, cal=self.cfg.calendar)
         first = earliest_start(self.cfg.appointments, now)
-        all_slots = day_slots(b.queue.hours, b.rule, day, tz)
+        all_slots = day_slots(b.queue.hours, b.rule, day, tz, cal=self.cfg.calendar)
         with self.hall.db.read() as s:
             taken = {
                 start.astimezone(tz): n
@@ -122,7 +122,7 @@ class AppointmentBook:
             ) or 0
             slot, refusal = check_booking(
                 b.queue.hours, b.rule, self.cfg.appointments, now, day, start, taken,
-                same.slot_start.astimezone(tz) if same else None, person_open,
+                same.slot_start.astimezone(tz) if same else None, person_open, cal=self.cfg.calendar,
             )
             if refusal is not None:
                 status = 409 if refusal.code in ("appointment_slot_full", "appointment_already_booked", "appointment_too_many") else 422

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
@@ -37,10 +36,6 @@ from queue_server.service import Actor, CommandError, HallService
 
 logger = logging.getLogger(__name__)
 
-# The official calendar, one look-up per date: a list of overdue cases counts working days one
-# date at a time, and chinese-calendar's own check costs tens of microseconds.
-_workday = lru_cache(maxsize=8192)(is_working_day)
-
 # A case can be registered for the ticket at the desk, or for one this window finished today
 # (the clerk pressed 办结 before 受理登记).
 _REGISTRABLE = (TicketState.CALLED.value, TicketState.SERVING.value, TicketState.DONE.value)
@@ -64,6 +59,9 @@ class CaseDesk:
     @property
     def cfg(self):  # type: ignore[no-untyped-def]
         return self.svc.cfg
+
+    def _workday(self, day: date) -> bool:
+        return is_working_day(day, self.svc.cfg.calendar)
 
     def _lock(self, stmt):  # type: ignore[no-untyped-def]
         return stmt if self.svc.db.is_sqlite else stmt.with_for_update()
@@ -115,7 +113,7 @@ class CaseDesk:
                 ticket_id=ticket.id,
                 window=window_id,
                 accepted_at=now,
-                deadline=promised_deadline(today, service.promised_days, _workday),
+                deadline=promised_deadline(today, service.promised_days, self._workday),
                 status=(CaseStatus.DONE if at_once else CaseStatus.ACCEPTED).value,
                 finished_at=now if at_once else None,
             )
@@ -245,7 +243,7 @@ class CaseDesk:
         tz = self.svc.clock.tz
         out = []
         for c in cases:
-            w = watch(c.deadline, today, CaseStatus(c.status), _workday)
+            w = watch(c.deadline, today, CaseStatus(c.status), self._workday)
             dep, dep_name = self._department(c.service)
             try:
                 window_name = self.cfg.window(c.window).display_name if c.window else ""
@@ -275,7 +273,7 @@ class CaseDesk:
             # Cases sharing a deadline share an alert: one verdict per (deadline, status).
             for deadline, status, n in s.execute(stmt.group_by(Case.deadline, Case.status)):
                 counts["open"] += n
-                alert = watch(deadline, today, CaseStatus(status), _workday).alert.value
+                alert = watch(deadline, today, CaseStatus(status), self._workday).alert.value
                 if alert in counts:
                     counts[alert] += n
         return counts

@@ -158,7 +158,7 @@ class HallService:
             "waiting": waiting,
             "issued": issued,
             "estimated_wait_s": self._estimate(s, queue_id, day, waiting),
-            "open": issuing_open(q.hours, now).open,
+            "open": issuing_open(q.hours, now, self.cfg.calendar).open,
         }
 
     # ---- estimates ---------------------------------------------------------------------------
@@ -231,7 +231,7 @@ class HallService:
         """Publishes the queue's state and 'N ahead' to the first few tickets whose count changed."""
         counter = self._counter(s, day, queue_id)
         q = self.cfg.queue(queue_id)
-        em.queue_state(queue_id, counter.waiting, self._estimate(s, queue_id, day, counter.waiting), issuing_open(q.hours, em.now).open)
+        em.queue_state(queue_id, counter.waiting, self._estimate(s, queue_id, day, counter.waiting), issuing_open(q.hours, em.now, self.cfg.calendar).open)
         places = self.cfg.policy.ahead_notify_places
         if places <= 0:
             return
@@ -304,9 +304,9 @@ class HallService:
                     )
                 ) or 0
                 person = PersonCounts(today=today_count, open_in_queue=open_in_queue)
-            refusal = check_issue(service, queue, self.cfg.policy, now, counter.last_seq, person)
+            refusal = check_issue(service, queue, self.cfg.policy, now, counter.last_seq, person, cal=self.cfg.calendar)
             if refusal is not None:
-                status = 409 if refusal.code in ("open_ticket_exists", "per_person_limit", "daily_cap_reached", "queue_closed") else 422
+                status = 409 if refusal.code in ("open_ticket_exists", "per_person_limit", "daily_cap_reached", "queue_closed", "hall_closed_day") else 422
                 raise CommandError(status, refusal.code, refusal.message())
             counter.last_seq += 1
             counter.waiting += 1
@@ -710,7 +710,7 @@ class HallService:
             if score <= 2:
                 followup = Followup(
                     rating_id=rating.id, ticket_id=ticket.id, window=ticket.window, clerk=ticket.clerk, score=score,
-                    opened_at=now, deadline=next_working_day(self.today(now), self.cfg.policy.followup_working_days),
+                    opened_at=now, deadline=next_working_day(self.today(now), self.cfg.policy.followup_working_days, self.cfg.calendar),
                 )
                 s.add(followup)
             return rating, followup

@@ -22,7 +22,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -365,7 +365,7 @@ def compute(db: Database, cfg: HallConfig, period: Period, tz: ZoneInfo | None =
     busiest = sorted((h for h in hourly if h["issued"]), key=lambda h: (-h["issued"], h["hour"]))[:3]
     return {
         "period": {"kind": period.kind, "start": period.start.isoformat(), "end": period.end.isoformat(), "label": period.label,
-                   "working_days": sum(1 for i in range((period.end - period.start).days) if is_working_day(period.start + timedelta(days=i)))},
+                   "working_days": sum(1 for i in range((period.end - period.start).days) if is_working_day(period.start + timedelta(days=i), cfg.calendar))},
         "total": total.row(),
         "by_queue": rows(by_queue, None, [q.id for q in cfg.queues]),
         "by_service": [r for r in rows(by_service, None, [s.code for s in cfg.services]) if r["issued"] or r["served"] or r["no_shows"]],

@@ -51,10 +51,10 @@ def demo_start_time(cfg: HallConfig, now: datetime) -> datetime | None:
     """A moment inside opening hours: now if the hall is open, else the next working day 09:00."""
     from queue_server.domain.hours import is_open_day, issuing_open
 
-    if any(issuing_open(q.hours, now).open for q in cfg.queues):
+    if any(issuing_open(q.hours, now, cfg.calendar).open for q in cfg.queues):
         return None
     day = now.date() + (timedelta(days=0) if now.time() < dtime(9, 0) else timedelta(days=1))
-    while not any(is_open_day(q.hours, day) for q in cfg.queues):
+    while not any(is_open_day(q.hours, day, cfg.calendar) for q in cfg.queues):
         day += timedelta(days=1)
     return datetime.combine(day, dtime(9, 0), now.tzinfo)
 

@@ -311,7 +311,7 @@ class RefusalScreen(KioskScreen):
         rv = core.refusal_view
         if rv is None:
             return
-        known = ("queue_closed", "daily_cap_reached", "per_person_limit", "open_ticket_exists", "unknown_service", "real_name_required")
+        known = ("queue_closed", "hall_closed_day", "daily_cap_reached", "per_person_limit", "open_ticket_exists", "unknown_service", "real_name_required")
         code = rv.code if rv.code in known else "other"
         self.ids.title.text = tr(f"kiosk.refusal.{code}.title")
         self.ids.message.text = rv.message or tr("kiosk.refusal.other.message")

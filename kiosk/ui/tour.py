@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,17 +24,13 @@ logger = logging.getLogger(__name__)
 
 def tour_now(config) -> str:
     """10:00 on the next working day of the hall, so queues are open (YIZHAN_NOW of the tour's server)."""
-    import chinese_calendar
+    from queue_server.domain.hours import is_working_day
 
     tz = ZoneInfo(config.hall.timezone)
     day = datetime.now(tz).date() + timedelta(days=1)
     for _ in range(30):
-        try:
-            if chinese_calendar.is_workday(day):
-                break
-        except NotImplementedError:  # beyond the library's years: plain weekdays
-            if day.isoweekday() <= 5:
-                break
+        if is_working_day(day, config.calendar):
+            break
         day += timedelta(days=1)
     return datetime.combine(day, time(10, 0), tz).isoformat()
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from yizhan.config.model import Policy, Queue, RealName, Service
+from yizhan.config.model import Policy, Queue, RealName, Service, WorkCalendar
 from yizhan.i18n import t
 
-from queue_server.domain.hours import hours_text, issuing_open
+from queue_server.domain.hours import hours_text, is_working_day, issuing_open
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,12 @@ def check_issue(
     now: datetime,
     issued_today: int,
     person: PersonCounts | None,
+    *,
+    cal: WorkCalendar,
 ) -> Refusal | None:
-    if not issuing_open(queue.hours, now).open:
+    if not issuing_open(queue.hours, now, cal).open:
+        if queue.hours.days == "workdays" and not is_working_day(now.date(), cal):
+            return Refusal("hall_closed_day", {"day": f"{now.month}月{now.day}日"})
         return Refusal("queue_closed", {"queue": queue.name, "hours": hours_text(queue.hours)})
     if issued_today >= queue.daily_cap:
         return Refusal("daily_cap_reached", {"queue": queue.name, "cap": queue.daily_cap})

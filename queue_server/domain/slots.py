@@ -4,8 +4,8 @@ Slots fill each opening span of the service's queue (morning, 午休延时, afte
 `slot_min`-long slots; a slot ends no later than the span's end minus the queue's stop-issuing
 margin, because the citizen must still be able to take the priority ticket at check-in.
 Bookable days are today (later slots only, when `same_day`) and the queue's next
-`days_ahead` open days — working days by China's official calendar (chinese-calendar), so
-holidays and the adjusted weekend working days (调休上班) are handled.
+`days_ahead` open days — the hall's working days (China's official calendar from
+chinese-calendar, with the hall's own closures and 调休上班 from `calendar:`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from yizhan.config.appointments import AppointmentsConfig, BookableService
-from yizhan.config.model import Hours
+from yizhan.config.model import Hours, WorkCalendar
 
 from queue_server.domain.hours import is_open_day
 
@@ -38,9 +38,9 @@ class Refusal:
     params: dict = field(default_factory=dict)
 
 
-def day_slots(hours: Hours, rule: BookableService, day: date, tz: tzinfo) -> list[Slot]:
+def day_slots(hours: Hours, rule: BookableService, day: date, tz: tzinfo, *, cal: WorkCalendar) -> list[Slot]:
     """Every slot of `day` (none on a day the queue is closed)."""
-    if not is_open_day(hours, day):
+    if not is_open_day(hours, day, cal):
         return []
     length = timedelta(minutes=rule.slot_min)
     margin = timedelta(minutes=hours.stop_issuing_before_close_min)
@@ -54,7 +54,7 @@ def day_slots(hours: Hours, rule: BookableService, day: date, tz: tzinfo) -> lis
     return out
 
 
-def bookable_days(hours: Hours, acfg: AppointmentsConfig, now: datetime) -> list[date]:
+def bookable_days(hours: Hours, acfg: AppointmentsConfig, now: datetime, *, cal: WorkCalendar) -> list[date]:
     """Today (when later slots may be booked) and the queue's next `days_ahead` open days."""
     today = now.date()
     future: list[date] = []
@@ -63,9 +63,9 @@ def bookable_days(hours: Hours, acfg: AppointmentsConfig, now: datetime) -> list
         if len(future) >= acfg.days_ahead:
             break
         d += timedelta(days=1)
-        if is_open_day(hours, d):
+        if is_open_day(hours, d, cal):
             future.append(d)
-    return ([today] if acfg.same_day and is_open_day(hours, today) else []) + future
+    return ([today] if acfg.same_day and is_open_day(hours, today, cal) else []) + future
 
 
 def earliest_start(acfg: AppointmentsConfig, now: datetime) -> datetime:
@@ -73,12 +73,13 @@ def earliest_start(acfg: AppointmentsConfig, now: datetime) -> datetime:
     return now + timedelta(minutes=acfg.same_day_lead_min)
 
 
-def open_slots(hours: Hours, rule: BookableService, acfg: AppointmentsConfig, day: date, now: datetime) -> list[Slot]:
+def open_slots(hours: Hours, rule: BookableService, acfg: AppointmentsConfig, day: date, now: datetime, *,
+               cal: WorkCalendar) -> list[Slot]:
     """The slots of `day` that can still be booked (capacity aside)."""
-    if day not in bookable_days(hours, acfg, now):
+    if day not in bookable_days(hours, acfg, now, cal=cal):
         return []
     first = earliest_start(acfg, now)
-    return [s for s in day_slots(hours, rule, day, now.tzinfo) if s.start >= first]  # type: ignore[arg-type]
+    return [s for s in day_slots(hours, rule, day, now.tzinfo, cal=cal) if s.start >= first]  # type: ignore[arg-type]
 
 
 def check_booking(
@@ -91,6 +92,8 @@ def check_booking(
     taken: int,
     same_service_that_day: datetime | None,
     person_open: int,
+    *,
+    cal: WorkCalendar,
 ) -> tuple[Slot | None, Refusal | None]:
     """The slot asked for, or why it cannot be booked.
 
@@ -99,14 +102,14 @@ def check_booking(
     bookings not yet due (all services)."""
     if day < now.date():
         return None, Refusal("appointment_day_past")
-    if not is_open_day(hours, day):
+    if not is_open_day(hours, day, cal):
         return None, Refusal("appointment_day_closed", {"day": f"{day:%m月%d日}"})
-    days = bookable_days(hours, acfg, now)
+    days = bookable_days(hours, acfg, now, cal=cal)
     if day not in days:
         if day == now.date():
             return None, Refusal("appointment_today_closed")
         return None, Refusal("appointment_day_too_far", {"last": f"{days[-1]:%m月%d日}" if days else ""})
-    slot = next((s for s in day_slots(hours, rule, day, now.tzinfo) if s.start.time() == start), None)  # type: ignore[arg-type]
+    slot = next((s for s in day_slots(hours, rule, day, now.tzinfo, cal=cal) if s.start.time() == start), None)  # type: ignore[arg-type]
     if slot is None:
         return None, Refusal("appointment_no_such_slot", {"slot": f"{start:%H:%M}"})
     if slot.start < earliest_start(acfg, now):

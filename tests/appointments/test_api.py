@@ -137,7 +137,7 @@ def test_cancel_only_until_the_slot_starts(api, client, tokens, clock):
     ({"start": "9h"}, 422, "appointment_bad_slot", None),
     ({"start": "09:15"}, 422, "appointment_no_such_slot", "没有 09:15 开始的预约时段，请从列表中选择。"),
     ({"service": "NOPE"}, 404, "appointment_not_bookable", "事项 NOPE 不接受预约，请直接到大厅取号办理。"),
-    ({"day": "2026-11-28"}, 422, "appointment_day_closed", "11月28日 大厅不办公（周末或法定节假日），请选择工作日。"),
+    ({"day": "2026-11-28"}, 422, "appointment_day_closed", "11月28日 大厅不办公（周末、节假日或闭厅），请选择其他日期。"),
     ({"day": "2026-11-20"}, 422, "appointment_day_past", None),
     ({"day": "2026-12-04"}, 422, "appointment_day_too_far", "只能预约到 11月26日，请选择更近的日期。"),
     ({"day": "2026-11-23", "start": "09:00"}, 422, "appointment_slot_passed", None),

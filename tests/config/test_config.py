@@ -314,6 +314,11 @@ def test_small_hall_is_valid():
         ("    materials: [居民户口簿]\n", "    materials: []\n", "hall.yaml:22: services[0].materials: 至少需要 1 项"),
         ("  name: 测试县政务服务中心\n", "  name: 测试县政务服务中心\n  timezone: Asia/Beijing\n", "hall.yaml:5: hall.timezone: 未知时区 'Asia/Beijing'"),
         ("    class: 限时办结\n", "    class: 马上办\n", "hall.yaml:20: services[0].class: 取值 '马上办' 不在允许范围内；可选：即收即办, 当日办结, 限时办结, 代办服务"),
+        # the hall's calendar: a date that does not exist, a day both closed and worked
+        ("departments:\n", "calendar:\n  holidays: [2026-12-31, 2026-13-01]\ndepartments:\n",
+         "hall.yaml:6: calendar.holidays[1]: 日期 '2026-13-01' 不对；请写成 年-月-日，例如 2026-12-31"),
+        ("departments:\n", "calendar:\n  holidays: [2026-12-31]\n  workdays:\n    - 2026-12-31\ndepartments:\n",
+         "hall.yaml:5: calendar: 2026-12-31 既写在 holidays 又写在 workdays"),
     ],
 )
 def test_small_hall_errors_have_exact_lines(old, new, expected):

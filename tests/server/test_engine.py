@@ -82,8 +82,9 @@ def test_yesterdays_waiting_tickets_are_not_called_today(svc, clock):
         ("2026-11-23T12:30:00+08:00", "GA01", "queue_closed"),  # A has no lunch service
         ("2026-11-23T12:30:00+08:00", "RS01", None),  # B has 午休延时服务
         ("2026-11-23T17:30:00+08:00", "RS01", "queue_closed"),  # closing time is exclusive
-        ("2026-11-28T10:00:00+08:00", "RS01", "queue_closed"),  # Saturday
-        ("2026-10-01T10:00:00+08:00", "RS01", "queue_closed"),  # National Day holiday (a Thursday)
+        ("2026-11-28T10:00:00+08:00", "RS01", "hall_closed_day"),  # Saturday
+        ("2026-10-01T10:00:00+08:00", "RS01", "hall_closed_day"),  # National Day holiday (a Thursday)
+        ("2026-10-10T10:00:00+08:00", "RS01", None),  # a Saturday the official calendar makes a working day (调休)
     ],
 )
 def test_opening_hours_and_working_days(svc, clock, when, code, expected):
@@ -95,7 +96,25 @@ def test_opening_hours_and_working_days(svc, clock, when, code, expected):
         with pytest.raises(CommandError) as err:
             issue(svc, code, identity=identity)
         assert err.value.code == expected
-        assert "办理时间" in err.value.message
+        assert ("办理时间" if expected == "queue_closed" else "今天（" + f"{clock.now().month}月{clock.now().day}日）本大厅不办公") in err.value.message
+
+
+def test_the_halls_own_calendar_closes_a_working_day_and_opens_a_saturday(db, clock):
+    """hall.yaml's calendar: a closure on a Tuesday (闭厅), and a Saturday worked (a later year's 调休
+    that the pinned chinese-calendar does not know yet)."""
+    svc = HallService(HallConfig.model_validate(small_hall() | {"calendar": {"holidays": ["2026-11-24"], "workdays": ["2026-11-28"]}}), db, clock)
+    clock.set(datetime.fromisoformat("2026-11-24T10:00:00+08:00"))
+    with pytest.raises(CommandError) as err:
+        issue(svc)
+    assert (err.value.status, err.value.code) == (409, "hall_closed_day")
+    assert "今天（11月24日）本大厅不办公" in err.value.message
+    clock.set(datetime.fromisoformat("2026-11-28T10:00:00+08:00"))
+    assert issue(svc).number == "B001"
+    # Case deadlines count the hall's days too: 3 working days from Monday 11-23 skip the closed Tuesday.
+    from queue_server.domain.hours import next_working_day
+
+    assert next_working_day(datetime(2026, 11, 23).date(), 3, svc.cfg.calendar).isoformat() == "2026-11-27"
+    assert next_working_day(datetime(2026, 11, 26).date(), 2, svc.cfg.calendar).isoformat() == "2026-11-28"
 
 
 def test_daily_cap_refuses_with_a_clear_message(db, clock):

@@ -7,7 +7,7 @@ part of the system owns its model; they are assembled here into `HallConfig`.
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import date, time
 from enum import Enum
 from typing import Annotated, Literal
 
@@ -135,6 +135,23 @@ class HallInfo(Strict):
         return v
 
 
+class WorkCalendar(Strict):
+    """The hall's own exceptions to China's official working days (chinese-calendar). They apply
+    wherever working days count: queues open on `workdays`, bookable days, case deadlines and
+    statistics. Use them for a closure (闭厅) and for next year's official holidays before the
+    pinned chinese-calendar knows them."""
+
+    holidays: list[date] = Field(default_factory=list, description="days the hall does not work though the official calendar says it does (闭厅、新年度放假)")
+    workdays: list[date] = Field(default_factory=list, description="days the hall works though the official calendar says rest (调休上班)")
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> "WorkCalendar":
+        both = sorted(set(self.holidays) & set(self.workdays))
+        if both:
+            raise ValueError(f"{'、'.join(d.isoformat() for d in both)} 既写在 holidays 又写在 workdays；一天只能是其中之一")
+        return self
+
+
 class GreenChannel(Strict):
     min_age: int = Field(70, ge=50, le=100, description="age from the ID card that gets green-channel priority")
     categories: list[Literal["elderly", "disability", "military", "pregnancy"]] = Field(
@@ -242,6 +259,7 @@ class Window(Strict):
 class HallConfig(Strict):
     version: Literal[1] = 1
     hall: HallInfo
+    calendar: WorkCalendar = Field(default_factory=WorkCalendar, description="the hall's closures and make-up working days")
     policy: Policy = Policy()
     departments: list[Department] = Field(min_length=1)
     queues: list[Queue] = Field(min_length=1)
