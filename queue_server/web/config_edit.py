@@ -13,6 +13,7 @@ import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -210,6 +211,49 @@ class ConfigEditor:
             return changes
 
         return self.edit(change)
+
+
+    def edit_calendar(self, form: dict[str, str]) -> EditResult:
+        """工作日历: the closed days and the make-up working days, one date a line (or comma-separated)."""
+        lists = {key: parse_dates(form[key]) for key in ("holidays", "workdays") if key in form}
+
+        def change(doc: CommentedMap) -> dict:
+            cal = doc.get("calendar")
+            if cal is None:
+                cal = CommentedMap()
+                keys = list(doc.keys())
+                doc.insert(keys.index("hall") + 1 if "hall" in keys else 0, "calendar", cal)
+            changes: dict = {}
+            for key, days in lists.items():
+                before = [str(d) for d in cal.get(key) or []]
+                if before == [d.isoformat() for d in days]:
+                    continue
+                seq = CommentedSeq(days)
+                seq.fa.set_flow_style()
+                cal[key] = seq
+                changes[key] = [before, [d.isoformat() for d in days]]
+            return changes
+
+        return self.edit(change)
+
+
+def parse_dates(text: str) -> list[date]:
+    """'2026-12-31, 2027/1/1' (one a line or separated by commas) → sorted distinct dates."""
+    out: set[date] = set()
+    problems = []
+    for part in re.split(r"[,，;；、\s]+", text.strip()):
+        if not part:
+            continue
+        m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", part)
+        try:
+            if not m:
+                raise ValueError
+            out.add(date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+        except ValueError:
+            problems.append(f"“{part}”不是日期；请写成 年-月-日，例如 2026-12-31")
+    if problems:
+        raise EditError(problems)
+    return sorted(out)
 
 
 def parse_weights(text: str) -> dict[str, int | str]:

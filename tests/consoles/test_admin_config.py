@@ -95,3 +95,35 @@ def test_window_weights_and_service_materials_apply_live(hall: Hall, browser):
     rs01 = next(s for s in httpx.get(hall.url + "/api/v1/services", headers=headers).json() if s["code"] == "RS01")
     assert rs01["materials"] == ["身份证", "社保卡申领表（现场填写）"]
     page.context.close()
+
+
+def test_a_closure_entered_in_the_working_calendar_closes_the_hall_today(hall: Hall, browser):
+    """闭厅: the manager closes today (a Monday); the kiosk is refused with 今天大厅不办公 at once,
+    a date that does not exist is refused, and the edit is written back and audited."""
+    kiosk = hall.token("kiosk", device="kiosk-1")
+    assert hall.issue(kiosk).status_code == 201
+    page = login(browser, hall.url, "admin", ADMIN_PASSWORD, path="/admin/config")
+    days_off = page.locator(".days-off")
+    expect(days_off).to_contain_text("11月28日（周六） · 周末")
+    expect(days_off).not_to_contain_text("11月23日")
+
+    form = page.locator("form.calendar-form")
+    form.locator("textarea[name=holidays]").fill("2026-11-31\n2026-11-23")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#problems")).to_contain_text("“2026-11-31”不是日期")
+    assert hall.issue(kiosk).status_code == 201  # nothing changed
+
+    form = page.locator("form.calendar-form")
+    form.locator("textarea[name=holidays]").fill("2026-11-23")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#notice")).to_have_text("工作日历已保存并生效。")
+    expect(page.locator(".day-off.why-closed")).to_have_text("11月23日（周一） · 闭厅")
+    r = hall.issue(kiosk)
+    assert r.status_code == 409 and r.json()["code"] == "hall_closed_day", r.text
+    assert "今天（11月23日）本大厅不办公" in r.json()["message"]
+    assert "holidays: [2026-11-23]" in (hall.config_dir / "hall.yaml").read_text(encoding="utf-8")
+    page.goto(hall.url + "/admin/audit")
+    expect(page.locator("table.grid tbody tr").first).to_contain_text("修改工作日历")
+    expect(page.locator("table.grid tbody tr").first).to_contain_text("2026-11-23")
+    assert page.js_errors == []
+    page.context.close()

@@ -86,7 +86,7 @@ class Hours(Strict):
     afternoon: SpanField | None = None
     days: Literal["workdays", "every_day"] | list[Annotated[int, Field(ge=1, le=7)]] = Field(
         "workdays",
-        description="workdays = China's official working days (chinese-calendar); or ISO weekday numbers 1–7",
+        description="workdays = the hall's working days (official calendar, adjusted by calendar:); or ISO weekday numbers 1–7",
     )
     stop_issuing_before_close_min: int = Field(0, ge=0, le=120, description="停止取号 minutes before closing")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -16,7 +16,7 @@ from queue_server import stats
 from queue_server.api.auth import require
 from queue_server.api.routes.console import form_session, page_session
 from queue_server.db.tables import Ticket, Token
-from queue_server.domain.hours import hours_text
+from queue_server.domain.hours import hours_text, is_working_day
 from queue_server.domain.model import OPEN_STATES
 from queue_server.service import CommandError
 from queue_server.tokens import ROLES as TOKEN_ROLES
@@ -72,14 +72,37 @@ def _editor(request: Request) -> ConfigEditor | None:
     return ConfigEditor(settings.config_file) if settings is not None else None
 
 
+CALENDAR_AHEAD_DAYS = 21  # three weeks: a long holiday and the make-up Saturday around it
+
+
+def _days_off(request: Request) -> list[dict]:
+    """The days the hall does not work from today on, and why (闭厅 is the hall's own)."""
+    svc = request.app.state.service
+    cal, today = svc.cfg.calendar, svc.today()
+    out = []
+    for i in range(CALENDAR_AHEAD_DAYS):
+        d = today + timedelta(days=i)
+        if not is_working_day(d, cal):
+            why = "closed" if d in cal.holidays else ("weekend" if d.weekday() >= 5 else "holiday")
+            out.append({"day": d, "label": t("config.day_label", month=d.month, day=d.day, weekday=t(f"booking.wd{d.weekday()}")),
+                        "why": why})
+    return out
+
+
+def _config_page(request: Request, sess: sessions.ConsoleSession, *, notice: str = "", problems: list[str] | None = None,
+                 failed: str | None = None, status: int = 200, template: str = "admin_config.html", **extra: object) -> Response:
+    svc = request.app.state.service
+    return page(request, template, sess, status=status, nav="config", cfg=svc.cfg, hours_text=hours_text, notice=notice,
+                editable=_editor(request) is not None, problems=problems or [], failed=failed,
+                days_off=_days_off(request), ahead=CALENDAR_AHEAD_DAYS, **extra)
+
+
 @router.get("/admin/config", include_in_schema=False)
 def config_page(request: Request, notice: str = "") -> Response:
     sess = page_session(request, "admin")
     if isinstance(sess, Response):
         return sess
-    cfg = request.app.state.service.cfg
-    return page(request, "admin_config.html", sess, nav="config", cfg=cfg, hours_text=hours_text, notice=notice,
-                editable=_editor(request) is not None, problems=[], failed=None)
+    return _config_page(request, sess, notice=notice)
 
 
 def _apply(request: Request, sess: sessions.ConsoleSession, what: str, key: str, edit) -> EditResult | list[str]:  # type: ignore[no-untyped-def]
@@ -99,9 +122,7 @@ def _apply(request: Request, sess: sessions.ConsoleSession, what: str, key: str,
 
 
 def _config_failed(request: Request, sess: sessions.ConsoleSession, problems: list[str], failed: str, template: str = "admin_config.html", **extra: object) -> Response:
-    cfg = request.app.state.service.cfg
-    return page(request, template, sess, status=422, nav="config", cfg=cfg, hours_text=hours_text, notice="",
-                editable=True, problems=problems, failed=failed, **extra)
+    return _config_page(request, sess, problems=problems, failed=failed, status=422, template=template, **extra)
 
 
 @router.post("/admin/config/queues/{queue_id}", include_in_schema=False)
@@ -119,6 +140,15 @@ async def save_queue(queue_id: str, request: Request) -> Response:
     if isinstance(result, list):
         return _config_failed(request, sess, result, f"q-{queue_id}")
     return _notice_redirect(f"/admin/config#q-{new_id or queue_id}", t("config.saved_queue", queue=new_id or queue_id) if result.changes else t("config.unchanged"))
+
+
+@router.post("/admin/config/calendar", include_in_schema=False)
+async def save_calendar(request: Request) -> Response:
+    sess, form = await form_session(request, "admin")
+    result = _apply(request, sess, "calendar", "calendar", lambda e: e.edit_calendar({k: form[k] for k in ("holidays", "workdays") if k in form}))
+    if isinstance(result, list):
+        return _config_failed(request, sess, result, "calendar")
+    return _notice_redirect("/admin/config#calendar", t("config.saved_calendar") if result.changes else t("config.unchanged"))
 
 
 @router.post("/admin/config/windows/{window_id}", include_in_schema=False)
