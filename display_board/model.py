@@ -8,7 +8,7 @@ Repeated `event_id`s are dropped (the broker delivers QoS 1 at least once).
 from __future__ import annotations
 
 import json
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable

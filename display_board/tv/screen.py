@@ -24,7 +24,7 @@ from display_board.announcements import AnnouncementLog
 from display_board.fonts import chinese_font
 from display_board.model import CallUpdate
 from display_board.snapshot import Snapshot
-from display_board.tv.backdrop import Backdrop, Shape
+from display_board.tv.backdrop import Shape
 from display_board.tv.gl import finish as gl_finish
 from yizhan.clock import Clock as HallClock
 from yizhan.i18n import t
