@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 import httpx
 
@@ -19,9 +18,6 @@ from queue_server.wechat.signature import ReplayGuard
 from queue_server.wechat.store import WechatStore
 
 logger = logging.getLogger(__name__)
-
-PURGE_EVERY_S = 600
-
 
 @dataclass
 class WechatRuntime:
@@ -63,18 +59,9 @@ class WechatRuntime:
         return int(max(left, 0)) + 1800  # half an hour of grace for the last numbers of the day
 
     def purge_if_new_day(self) -> None:
+        """Earlier days' bindings go before anything of a new day is bound or sent."""
         today = self.service.today()
         if self._purged_day != today:
             self.store.purge()
             self._purged_day = today
 
-    async def purge_loop(self) -> None:
-        while True:
-            try:
-                await asyncio.to_thread(self.purge_if_new_day)
-            except Exception:
-                logger.exception("WeChat: purging earlier days failed; will try again")
-            # Sleep until shortly after midnight or PURGE_EVERY_S, whichever comes first.
-            now = self.service.now()
-            midnight = datetime.combine(now.date() + timedelta(days=1), time(0, 0, 5), tzinfo=now.tzinfo)
-            await asyncio.sleep(max(1.0, min(PURGE_EVERY_S, (midnight - now).total_seconds())))

@@ -183,6 +183,9 @@ class Policy(Strict):
     ahead_notify_places: int = Field(5, ge=0, le=50, description="'N ahead' updates only for the first N places")
     followup_working_days: int = Field(3, ge=1, le=30, description="deadline of a 差评整改 record, in working days")
     service_time_default_s: int = Field(300, ge=30, le=7200, description="service time assumed before any history")
+    document_retention_days: int = Field(
+        30, ge=1, le=3650, description="scanned materials (材料扫描) are deleted this many days after upload (PIPL: kept no longer than needed)"
+    )
 
 
 class Department(Strict):

@@ -1,7 +1,8 @@
 """Scanned materials attached to a ticket (document camera at the kiosk, docs/camera.md).
 
 POST (kiosk) stores a JPEG, PNG or PDF after checking its magic bytes and size; the clerk of the
-ticket's window and the hall manager list and open them.
+ticket's window and the hall manager list and open them. They are deleted after
+`policy.document_retention_days` (queue_server/documents.py).
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ import hashlib
 import re
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from queue_server.api.auth import require
 from queue_server.db.tables import Document
+from queue_server.documents import purge_documents
+from queue_server.housekeeping import run_daily
 from queue_server.service import CommandError
 from queue_server.tokens import Principal
 from yizhan.i18n import t
@@ -98,3 +101,9 @@ def download(ticket_id: int, doc_id: int, request: Request, p: Principal = Depen
             raise CommandError(404, "document_not_found", t("camera.server.not_found"))
         path, ctype, name = d.path, d.content_type, d.filename
     return FileResponse(path, media_type=ctype, filename=name)
+
+
+def setup(app: FastAPI) -> None:
+    """Scans older than the hall's retention period are deleted at start and every day."""
+    if app.state.settings is not None:  # a server with a state dir (not an in-memory test app)
+        run_daily(app, lambda: purge_documents(app.state.service), "deleting expired scanned documents")

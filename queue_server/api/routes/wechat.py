@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from yizhan.i18n import t
 
 from queue_server.api.auth import require
+from queue_server.housekeeping import run_daily
 from queue_server.service import CommandError
 from queue_server.tokens import Principal
 from queue_server.wechat.api import WeChatError, WeChatUnavailable
@@ -204,14 +205,4 @@ def setup(app: FastAPI) -> None:
     rt = WechatRuntime.build(app.state.service)
     app.state.wechat = rt
     app.include_router(api, prefix="/api/v1")
-    tasks: list[asyncio.Task] = []
-
-    async def start() -> None:
-        tasks.append(asyncio.create_task(rt.purge_loop()))
-
-    async def stop() -> None:
-        for task in tasks:
-            task.cancel()
-
-    app.router.on_startup.append(start)
-    app.router.on_shutdown.append(stop)
+    run_daily(app, rt.purge_if_new_day, "WeChat: purging earlier days")
