@@ -718,7 +718,8 @@ class KioskCore:
     def start_scan(self) -> None:
         self._reset()
         cam = self.devices.camera
-        sv = ScanView(camera_ok=cam is not None, pages=len(self.scan_doc))
+        sv = ScanView(camera_ok=cam is not None, pages=len(self.scan_doc),
+                      keep_days=self.catalogue.config.policy.document_retention_days)
         if self.session_ticket is not None:
             sv.ticket_id, sv.ticket_number = self.session_ticket
         self.scan_view = sv

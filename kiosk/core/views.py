@@ -112,6 +112,7 @@ class ScanView:
     ticket_id: int | None = None  # the ticket the pages go to (None: take a number first)
     ticket_number: str = ""
     problem_key: str = ""
+    keep_days: int = 30  # the server deletes the scans this many days after upload (told to the citizen)
 
 
 @dataclass

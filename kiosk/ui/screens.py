@@ -533,7 +533,7 @@ class ScanScreen(KioskScreen):
         elif sv.ticket_id is None:
             ids.hint.text = tr("kiosk.scan.hint") + "\n" + tr("kiosk.scan.need_ticket")
         else:
-            ids.hint.text = tr("kiosk.scan.hint") + "\n" + tr("kiosk.scan.for_ticket", number=sv.ticket_number)
+            ids.hint.text = tr("kiosk.scan.hint") + "\n" + tr("kiosk.scan.for_ticket", number=sv.ticket_number, days=sv.keep_days)
         if sv.phase == "live" and sv.retake is not None:
             ids.hint.text = tr("kiosk.scan.retaking", n=sv.retake + 1)
         ids.problem.text = tr(sv.problem_key) if sv.problem_key else ""

@@ -36,7 +36,7 @@ def test_scan_two_pages_delete_one_and_send_to_the_ticket(ui, server):
     ticket_id = h.core.ticket_view.ticket_id
     h.tap("scan")
     on(h, "scan")
-    assert "A001" in h.texts() and "拍照" in h.texts()
+    assert "A001" in h.texts() and "拍照" in h.texts() and "30 天后自动删除" in h.texts()  # told how long the scans are kept
     h.until(lambda: h.screen.ids.preview.texture is not None, timeout=30, what="the live preview")
     capture(h, 1)
     capture(h, 2)
