@@ -731,7 +731,10 @@ class KioskCore:
         return self.scan_feed is not None and self.scan_feed.failed
 
     def _auto_capture(self) -> None:
-        sv = self.scan_view
+        sv, feed = self.scan_view, self.scan_feed
+        # A page that came to rest just before the camera stopped is posted late: not a capture.
+        if feed is None or feed.stopped:
+            return
         if self.screen is Screen.SCAN and sv is not None and sv.phase == "live":
             self.capture()
 

@@ -52,6 +52,10 @@ class CameraFeed:
     def stop(self) -> None:
         self._stop.set()
 
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
     def snapshot(self) -> Snapshot | None:
         with self._lock:
             return self._snap
@@ -93,7 +97,7 @@ class CameraFeed:
             with self._lock:
                 self._full = (frame, corners)
                 self._snap = Snapshot(seq, small, None if corners is None else corners * scale, self._still.progress)
-            if fired and self._on_auto is not None and self._post is not None:
+            if fired and self._on_auto is not None and self._post is not None and not self._stop.is_set():
                 self._post(self._on_auto)
             self._stop.wait(max(0.0, FRAME_INTERVAL_S - (time.monotonic() - t0)))
 
