@@ -27,6 +27,13 @@ def capture(h, n: int) -> None:
     h.until(lambda: pages(h) >= n and sv.phase == "live", timeout=30, what=f"page {n} captured")
 
 
+def hold_camera(h) -> None:
+    """Stops the camera (it keeps its last frame for 拍照) and waits for a capture in flight:
+    from then on no automatic capture races the test's taps (buttons are disabled while one runs)."""
+    h.core.scan_feed.stop()
+    h.until(lambda: h.core.scan_view.phase == "live", timeout=30, what="a capture still in flight to finish")
+
+
 def test_scan_two_pages_delete_one_and_send_to_the_ticket(ui, server):
     h = ui
     h.tap("take")
@@ -40,24 +47,18 @@ def test_scan_two_pages_delete_one_and_send_to_the_ticket(ui, server):
     h.until(lambda: h.screen.ids.preview.texture is not None, timeout=30, what="the live preview")
     capture(h, 1)
     capture(h, 2)
-    # 重拍 page 1: the next capture replaces it instead of adding a page.
-    first = h.core.scan_doc.pages[0]
-    h.tap("retake:0")
+    hold_camera(h)
     sv = h.core.scan_view
-    h.until(lambda: sv.phase == "live", timeout=30, what="the preview back after any capture in flight")
-    # An automatic capture already in flight when 重拍 was touched replaces page 1 itself;
-    # otherwise the kiosk waits for the new page and says so.
-    if sv.retake == 0:
-        assert "重拍第 1 页" in h.texts()
-    h.until(lambda: h.core.scan_feed.latest_full()[1] is not None, timeout=30, what="a page for the retake")
-    if h.core.scan_view.retake == 0:
-        h.tap("capture")
-    h.until(lambda: h.core.scan_view.retake is None and h.core.scan_view.phase == "live", timeout=30, what="retaken")
-    assert h.core.scan_doc.pages[0] is not first
-    h.core.scan_feed.stop()  # auto-capture must not add pages while we check the list
-    h.until(lambda: h.core.scan_view.phase == "live", timeout=30, what="a capture still in flight to finish")
+    assert h.core.scan_feed.latest_full()[1] is not None  # the page is still under the camera
+    # 重拍 page 1: the kiosk says so, and the next capture replaces page 1 instead of adding a page.
+    first, n = h.core.scan_doc.pages[0], pages(h)
+    h.tap("retake:0")
+    h.until(lambda: "重拍第 1 页" in h.texts(), what="the retake hint")
+    h.tap("capture")
+    h.until(lambda: sv.retake is None and sv.phase == "live", timeout=30, what="retaken")
+    assert h.core.scan_doc.pages[0] is not first and pages(h) == n
     assert pages(h) >= 2
-    for _ in range(pages(h) - 2):  # pages auto-captured meanwhile
+    for _ in range(pages(h) - 2):  # pages auto-captured before the camera stopped
         n = pages(h)
         h.tap(f"delete:{n - 1}")
         h.until(lambda: pages(h) == n - 1, what=f"page {n} deleted")
@@ -85,6 +86,7 @@ def test_scan_without_a_ticket_asks_for_a_number_first(ui, server):
     assert "您还没有取号" in h.texts()
     assert not h.buttons("send") and h.buttons("take_first")
     capture(h, 1)
+    hold_camera(h)
     h.tap("take_first")
     on(h, "services")
     h.tap("service:SB002")
@@ -140,9 +142,7 @@ def test_a_failed_send_keeps_the_pages_and_can_be_tried_again(ui, server, refuse
     h.tap("scan")
     on(h, "scan")
     capture(h, 1)
-    h.core.scan_feed.stop()
-    # 提交 is ignored while an automatic capture is still being flattened.
-    h.until(lambda: h.core.scan_view.phase == "live", timeout=30, what="a capture still in flight to finish")
+    hold_camera(h)
     real_api = h.core.api
     h.core.api = ApiClient(refused_url, "x", timeout=2)
     try:
