@@ -20,6 +20,7 @@ from yizhan.privacy import id_hash, mask_id, mask_name
 from yizhan.settings import load_settings, read_secret
 
 from queue_server.api.auth import require
+from queue_server.api.urls import public_base
 from queue_server.appointments import AppointmentBook
 from queue_server.db.tables import Appointment
 from queue_server.service import CommandError
@@ -129,8 +130,7 @@ def parse_start(value: str) -> time:
 
 
 def page_url(request: Request, appt: Appointment) -> str:
-    base = request.app.state.service.cfg.hall.public_url.rstrip("/") or str(request.base_url).rstrip("/")
-    return f"{base}/b/{appt.token}"
+    return f"{public_base(request)}/b/{appt.token}"
 
 
 def appointment_json(request: Request, appt: Appointment, with_token: bool = False) -> dict:

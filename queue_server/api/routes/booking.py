@@ -29,6 +29,7 @@ from yizhan.i18n import t
 from queue_server.api.routes.appointments import book_of, check_rate, identity_from, parse_day, parse_start
 from queue_server.api.routes.console import form_session, page_session
 from queue_server.api.routes.phone import _lang
+from queue_server.api.urls import public_base
 from queue_server.service import CommandError
 from queue_server.web import audit
 from queue_server.web.render import page
@@ -112,9 +113,8 @@ def _form_page(request: Request, code: str, day_text: str | None, status: int = 
 def poster_qr(request: Request) -> Response:
     """The booking page's QR code, for posters at the entrance, the windows and the kiosk
     (the admin page shows it to print). Points at hall.public_url when set."""
-    base = request.app.state.service.cfg.hall.public_url.rstrip("/") or str(request.base_url).rstrip("/")
     buf = io.BytesIO()
-    segno.make(f"{base}/book", error="m").save(buf, kind="png", scale=8, border=4)
+    segno.make(f"{public_base(request)}/book", error="m").save(buf, kind="png", scale=8, border=4)
     return Response(buf.getvalue(), media_type="image/png", headers={"Cache-Control": "no-cache"})
 
 

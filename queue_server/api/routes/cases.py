@@ -19,6 +19,7 @@ from queue_server.api.auth import require
 from queue_server.api.routes.console import form_session, page_session
 from queue_server.api.routes.tickets import actor_of
 from queue_server.api.schemas import Body
+from queue_server.api.urls import phone_url
 from queue_server.cases import CaseDesk, CaseFilter, status_name
 from queue_server.db.tables import Ticket
 from queue_server.service import Actor, CommandError
@@ -147,7 +148,7 @@ def receipt(case_number: str, request: Request) -> Response:
         with request.app.state.db.read() as s:
             token = s.scalar(select(Ticket.token).where(Ticket.id == case.ticket_id))
         if token:
-            url = (cfg.hall.public_url or str(request.base_url)).rstrip("/") + f"/t/{token}"
+            url = phone_url(request, token)
             qr = segno.make(url, error="m").png_data_uri(scale=4, border=2)
     try:
         days = cfg.service(case.service).promised_days

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from queue_server.api.auth import require
 from queue_server.api.schemas import PrintStatusRequest, RatingRequest, TicketRequest, ticket_json
+from queue_server.api.urls import phone_url
 from queue_server.service import Actor, IdentityIn
 from queue_server.tokens import Principal
 
@@ -20,14 +21,13 @@ def actor_of(p: Principal) -> Actor:
 def issued_json(request: Request, ticket, ahead: int, wait_s: int) -> dict:  # type: ignore[no-untyped-def]
     cfg = request.app.state.service.cfg
     body = ticket_json(cfg, ticket)
-    base = (cfg.hall.public_url or str(request.base_url)).rstrip("/")
     body |= {
         "ahead": ahead,
         "estimated_wait_s": wait_s,
         "windows": [w.id for w in cfg.windows_for_queue(ticket.queue)],
         "window_names": [w.display_name for w in cfg.windows_for_queue(ticket.queue)],
         "queue_name": cfg.queue(ticket.queue).name,
-        "follow_url": f"{base}/t/{ticket.token}",
+        "follow_url": phone_url(request, ticket.token),
     }
     return body
 

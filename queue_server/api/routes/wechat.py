@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from yizhan.i18n import t
 
 from queue_server.api.auth import require
+from queue_server.api.urls import phone_url
 from queue_server.housekeeping import run_daily
 from queue_server.service import CommandError
 from queue_server.tokens import Principal
@@ -116,11 +117,6 @@ class FailedRequest(BaseModel):
     errcode: int | None = None
 
 
-def _public_base(request: Request) -> str:
-    cfg = request.app.state.service.cfg
-    return (cfg.hall.public_url or str(request.base_url)).rstrip("/")
-
-
 @api.get("/wechat/access-token")
 def access_token(request: Request, stale: str | None = Query(None, max_length=600),
                  _p: Principal = Depends(require("wechat", "admin"))) -> dict:
@@ -148,7 +144,6 @@ def claim(body: ClaimRequest, request: Request, _p: Principal = Depends(require(
     rt.purge_if_new_day()
     quota = rt.cfg.daily_quota if rt.cfg else 0
     cfg = rt.service.cfg
-    base = _public_base(request)
     results = []
     for ticket, notices, exhausted in rt.store.claim_many([(i.ticket_token, i.kind, i.at) for i in body.items], quota):
         if ticket is None:
@@ -164,7 +159,7 @@ def claim(body: ClaimRequest, request: Request, _p: Principal = Depends(require(
                 "window": ticket.window,
                 "window_name": cfg.window(ticket.window).display_name if ticket.window else None,
             },
-            "url": f"{base}/t/{ticket.token}",
+            "url": phone_url(request, ticket.token),
             "notices": [{"id": n.id, "openid": n.openid} for n in notices],
             "quota_exhausted": exhausted,
         })
