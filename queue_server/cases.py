@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yizhan.config.model import ServiceClass
-from yizhan.i18n import t
+from yizhan.i18n import local_name, t
 
 from queue_server.db.tables import AuditLog, Case, Ticket, WindowRow
 from queue_server.domain.cases import (
@@ -287,8 +287,7 @@ def phone_status(svc: HallService, ticket_id: int, lang: str = "zh_CN") -> tuple
     if case is None:
         return None
     try:
-        service = svc.cfg.service(case.service)
-        name = service.name_en if lang == "en" and service.name_en else service.name
+        name = local_name(svc.cfg.service(case.service), lang)
     except StopIteration:
         name = case.service
     headline = t(f"phone.case_{case.status}", lang, deadline=case.deadline.isoformat())

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 
 from yizhan.config.model import HallConfig, KioskConfig, RealName, Service
+from yizhan.i18n import local_name
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Catalogue:
         return self.config.hall.name
 
     def hall_name_for(self, lang: str) -> str:
-        return (self.config.hall.name_en or self.config.hall.name) if lang == "en" else self.config.hall.name
+        return local_name(self.config.hall, lang)
 
     def service(self, code: str) -> Service:
         return self._services[code]
@@ -66,7 +67,7 @@ class Catalogue:
         s = self._services.get(code)
         if s is None:
             return code
-        return (s.name_en or s.name) if lang == "en" else s.name
+        return local_name(s, lang)
 
     def services(self) -> list[Service]:
         return list(self.config.services)

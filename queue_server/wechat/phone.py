@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from yizhan.i18n import t
+from yizhan.i18n import local_name, t
 from yizhan.messaging import topics
 
 from queue_server.db.tables import Outbox, Ticket
@@ -43,8 +43,8 @@ def snapshot(svc: HallService, token: str, lang: str = "zh_CN") -> dict | None:
     base = {
         "number": ticket.number,
         "queue": ticket.queue,
-        "queue_name": queue.name_en if lang == "en" and queue.name_en else queue.name,
-        "service_name": service.name_en if lang == "en" and service.name_en else service.name,
+        "queue_name": local_name(queue, lang),
+        "service_name": local_name(service, lang),
         "ahead": None,
         "wait_min": None,
         "window": None,

@@ -12,6 +12,7 @@ import json
 import logging
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,17 @@ def catalogue(lang: str) -> dict[str, str]:
                 raise ValueError(f"message key {key!r} defined twice ({path.name})")
             merged[key] = value
     return merged
+
+
+class Named(Protocol):
+    name: str
+    name_en: str
+
+
+def local_name(item: Named, lang: str) -> str:
+    """A name from hall.yaml (hall, queue, service …) in `lang`: its `name_en` in English when the
+    hall wrote one, else the Chinese `name`."""
+    return item.name_en if lang == "en" and item.name_en else item.name
 
 
 def t(key: str, lang: str = DEFAULT_LANG, /, **params: object) -> str:

@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from yizhan.i18n import t
+from yizhan.i18n import local_name, t
 
 from queue_server.api.routes.appointments import book_of, check_rate, identity_from, parse_day, parse_start
 from queue_server.api.routes.console import form_session, page_session
@@ -54,7 +54,7 @@ def _render(request: Request, template: str, status: int = 200, **context: objec
     svc = request.app.state.service
     html = TEMPLATES.get_template(template).render(
         t=lambda key, **kw: t(key, lang, **kw), lang=lang, hall=svc.cfg.hall, day_label=lambda d: _day_label(d, lang, svc.today()),
-        sname=lambda sv: sv.name_en if lang == "en" and sv.name_en else sv.name,
+        sname=lambda sv: local_name(sv, lang),
         q="?lang=en" if lang == "en" else "", request_path=request.url.path, **context,
     )
     return HTMLResponse(html, status_code=status, headers=HEADERS)
@@ -75,8 +75,8 @@ def services_page(request: Request) -> HTMLResponse:
     book = book_of(request)
     cfg = book.cfg
     deps = {d.id: d.name for d in cfg.departments}
-    en = _lang(request) == "en"
-    items = [{"code": b.service.code, "name": b.service.name_en if en and b.service.name_en else b.service.name, "department": deps.get(b.service.department, ""), "slot_min": b.rule.slot_min}
+    lang = _lang(request)
+    items = [{"code": b.service.code, "name": local_name(b.service, lang), "department": deps.get(b.service.department, ""), "slot_min": b.rule.slot_min}
              for b in book.bookable_services()]
     return _render(request, "book_services.html", items=items)
 
