@@ -103,6 +103,16 @@ class Tokens:
         return create_token(self.db, self.clock.now(), role, window, device, name)
 
 
+def synthetic_id_number(rng: random.Random, birth_years: list[int], serial: int | None = None) -> str:
+    """A valid ID number of nobody (region 620102): it exists only in the demo's process and
+    leaves it as a keyed hash and a masked form."""
+    from kiosk.devices.idcard.idnumber import check_digit
+
+    birth = f"{rng.choice(birth_years)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    first17 = f"620102{birth}{rng.randint(100, 999) if serial is None else serial:03d}"
+    return first17 + check_digit(first17)
+
+
 class Citizens(threading.Thread):
     """Simulated citizens take numbers at a steady pace, some with an ID card (some of them elderly)."""
 
@@ -114,12 +124,8 @@ class Citizens(threading.Thread):
         self.issued = 0
 
     def identity(self) -> dict:
-        # A synthetic person: the ID number exists only here and leaves as a keyed hash and masked form.
-        from kiosk.devices.idcard.idnumber import check_digit
-
-        birth_year = self.rng.choice([1942, 1950, 1958, 1966, 1975, 1983, 1991, 2000])
-        first17 = f"620102{birth_year}{self.rng.randint(1, 12):02d}{self.rng.randint(1, 28):02d}{self.rng.randint(100, 999)}"
-        number = first17 + check_digit(first17)
+        number = synthetic_id_number(self.rng, [1942, 1950, 1958, 1966, 1975, 1983, 1991, 2000])
+        birth_year = int(number[6:10])
         surname = self.rng.choice("王李张刘陈杨赵黄")
         return {"id_hash": id_hash(number, self.key), "masked_id": mask_id(number), "masked_name": surname + "*", "age": 2026 - birth_year}
 

@@ -20,6 +20,7 @@ import httpx
 
 from yizhan.clock import Clock
 from yizhan.config.model import HallConfig
+from yizhan.demo import synthetic_id_number
 from yizhan.privacy import id_hash, mask_id, mask_name
 
 logger = logging.getLogger("yizhan.demo")
@@ -51,11 +52,8 @@ class AppointmentCitizens(threading.Thread):
         self.checked_in = 0
 
     def person(self, i: int) -> tuple[str, str]:
-        from kiosk.devices.idcard.idnumber import check_digit
-
-        birth = f"{self.rng.choice([1956, 1968, 1979, 1987, 1995])}{self.rng.randint(1, 12):02d}{self.rng.randint(1, 28):02d}"
-        first17 = f"620102{birth}{500 + i:03d}"
-        return first17 + check_digit(first17), self.rng.choice("王李张刘陈杨赵黄") + GIVEN[i % len(GIVEN)]
+        number = synthetic_id_number(self.rng, [1956, 1968, 1979, 1987, 1995], serial=500 + i)
+        return number, self.rng.choice("王李张刘陈杨赵黄") + GIVEN[i % len(GIVEN)]
 
     def book_all(self) -> list[Booked]:
         booked: list[Booked] = []
