@@ -212,7 +212,6 @@ class ConfigEditor:
 
         return self.edit(change)
 
-
     def edit_calendar(self, form: dict[str, str]) -> EditResult:
         """工作日历: the closed days and the make-up working days, one date a line (or comma-separated)."""
         lists = {key: parse_dates(form[key]) for key in ("holidays", "workdays") if key in form}
@@ -225,13 +224,13 @@ class ConfigEditor:
                 doc.insert(keys.index("hall") + 1 if "hall" in keys else 0, "calendar", cal)
             changes: dict = {}
             for key, days in lists.items():
-                before = [str(d) for d in cal.get(key) or []]
-                if before == [d.isoformat() for d in days]:
+                before, after = [str(d) for d in cal.get(key) or []], [d.isoformat() for d in days]
+                if before == after:
                     continue
                 seq = CommentedSeq(days)
                 seq.fa.set_flow_style()
                 cal[key] = seq
-                changes[key] = [before, [d.isoformat() for d in days]]
+                changes[key] = [before, after]
             return changes
 
         return self.edit(change)
