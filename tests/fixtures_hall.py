@@ -4,7 +4,6 @@ plus helpers to run a real `yizhan server` subprocess. Shared by several test fo
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import httpx
 import yaml
+
+from yizhan.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # Monday 23 November 2026, 09:30 in Shanghai: a working day inside opening hours.
@@ -49,12 +50,6 @@ def write_hall(directory: Path, cfg: dict) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "hall.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return directory
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def yizhan_env(config_dir: Path, state_dir: Path, **extra: str) -> dict[str, str]:

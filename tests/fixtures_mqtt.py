@@ -23,6 +23,7 @@ import pytest
 
 from yizhan.messaging.base import Message
 from yizhan.messaging.mqtt import MqttMessenger, Will
+from yizhan.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF_DIR = ROOT / "config" / "mosquitto"
@@ -37,12 +38,6 @@ USERS = {
     "tv-1": "tv-secret",
     "kiosk-1": "kiosk-secret",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> object:

@@ -59,14 +59,6 @@ def demo_start_time(cfg: HallConfig, now: datetime) -> datetime | None:
     return datetime.combine(day, dtime(9, 0), now.tzinfo)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def spawn(name: str, args: list[str], env: dict[str, str], state_dir: Path) -> Child:
     log = state_dir / "logs" / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)

@@ -105,7 +105,7 @@ class Blackhole:
 
 
 def dead_url() -> str:
-    from kiosk.core.localserver import free_port
+    from yizhan.ports import free_port
 
     return f"http://127.0.0.1:{free_port()}"  # nothing listens: connection refused
 
