@@ -653,13 +653,16 @@ class HallService:
         self._lock_counters(s, ticket.day, [ticket.queue])
         return s.execute(_lock(select(Ticket).where(Ticket.id == ticket_id), self.db).execution_options(populate_existing=True)).scalar()
 
-    def cancel(self, ticket_id: int, actor: Actor) -> Ticket:
+    def cancel(self, ticket_id: int, actor: Actor, only_waiting: bool = False) -> Ticket:
+        """`only_waiting`: the citizen gives up on the phone; a number called meanwhile stays called."""
         with self.db.write() as s:
             now = self.now()
             ticket = self._ticket_locked(s, ticket_id)
             if ticket is None:
                 raise CommandError(404, "ticket_not_found", id=ticket_id)
             was_waiting = ticket.state == TicketState.WAITING.value
+            if only_waiting and not was_waiting:
+                raise CommandError(409, "bad_state", number=ticket.number, state=t(f"state.{ticket.state}"))
             self._apply(s, ticket, Action.CANCEL)
             em = Emitter(s, self.cfg, now)
             if ticket.window:
@@ -670,7 +673,7 @@ class HallService:
             if was_waiting:
                 counter = self._counter(s, ticket.day, ticket.queue)
                 counter.waiting = max(counter.waiting - 1, 0)
-            self._event(s, ticket, Action.CANCEL, now, actor)
+            self._event(s, ticket, Action.CANCEL, now, actor, by=actor.role)
             em.ticket_event(ticket, "cancelled")
             self._queue_changed(s, em, ticket.queue, ticket.day)
             return ticket

@@ -5,6 +5,8 @@ Definitions (docs/consoles.md says the same):
 - served: tickets finished (办结), counted where they were finished (queue, window, clerk);
 - no-shows (未到/过号): tickets whose last state in the period is skipped or no_show,
   counted at the window and clerk that skipped them;
+- gave up (放弃排队): tickets cancelled before they were ever called — mostly citizens who gave
+  the number up on the phone page — counted in the queue and service they were issued for;
 - wait: first call − issue; service time: finish − the last call (or a later 开始办理);
 - averages and p90 (nearest rank: the smallest value ≥ 90 % of the values) in seconds;
 - 好评率: (非常满意 + 满意 + 基本满意) / all ratings, the national 好差评 convention;
@@ -94,6 +96,7 @@ class Group:
     called: int = 0
     served: int = 0
     no_shows: int = 0
+    gave_up: int = 0
     avg_wait_s: float | None = None
     p90_wait_s: float | None = None
     avg_service_s: float | None = None
@@ -102,7 +105,7 @@ class Group:
     def row(self) -> dict:
         return {
             "key": self.key, "name": self.name, "issued": self.issued, "called": self.called, "served": self.served,
-            "no_shows": self.no_shows, "avg_wait_s": self.avg_wait_s, "p90_wait_s": self.p90_wait_s,
+            "no_shows": self.no_shows, "gave_up": self.gave_up, "avg_wait_s": self.avg_wait_s, "p90_wait_s": self.p90_wait_s,
             "avg_service_s": self.avg_service_s, "p90_service_s": self.p90_service_s,
         }
 
@@ -237,12 +240,15 @@ def _fold(rows: list, first_calls: list, issue_queues: list, tz: ZoneInfo, total
     timed = done & (start >= 0)
     service_time = finished - start
     no_show = (state_a == "skipped") | (state_a == "no_show")
+    gave_up = (state_a == "cancelled") & ~was_called
     has_fc_window, has_fc_clerk = np.array(fc_window) != "", np.array(fc_clerk) != ""
     has_window, has_clerk = np.array(windows) != "", np.array(clerks) != ""
 
-    def put(groups, issued_by, waits, served_by, services_by, no_shows_by) -> None:  # type: ignore[no-untyped-def]
+    def put(groups, issued_by, waits, served_by, services_by, no_shows_by, gave_up_by=None) -> None:  # type: ignore[no-untyped-def]
         for key, n in issued_by.items():
             groups[key].issued = n
+        for key, n in (gave_up_by or {}).items():
+            groups[key].gave_up = n
         for key, (_n, avg, p) in waits.items():
             groups[key].avg_wait_s, groups[key].p90_wait_s = avg, p
         for key, n in served_by.items():
@@ -254,15 +260,15 @@ def _fold(rows: list, first_calls: list, issue_queues: list, tz: ZoneInfo, total
 
     everything = _Labels([""] * len(ids))
     totals = _grouped(everything, wait, was_called), _grouped(everything, service_time, timed)
-    total.issued, total.served, total.no_shows = len(ids), int(done.sum()), int(no_show.sum())
+    total.issued, total.served, total.no_shows, total.gave_up = len(ids), int(done.sum()), int(no_show.sum()), int(gave_up.sum())
     if totals[0]:
         _n, total.avg_wait_s, total.p90_wait_s = totals[0][""]
     if totals[1]:
         _n, total.avg_service_s, total.p90_service_s = totals[1][""]
     put(by_queue, _counted(issue_queue_a, everyone), _grouped(issue_queue_a, wait, was_called), _counted(queue_a, done),
-        _grouped(queue_a, service_time, timed), _counted(queue_a, no_show))
+        _grouped(queue_a, service_time, timed), _counted(queue_a, no_show), _counted(issue_queue_a, gave_up))
     put(by_service, _counted(service_a, everyone), _grouped(service_a, wait, was_called), _counted(service_a, done),
-        _grouped(service_a, service_time, timed), _counted(service_a, no_show))
+        _grouped(service_a, service_time, timed), _counted(service_a, no_show), _counted(service_a, gave_up))
     put(by_window, {}, _grouped(fc_window_a, wait, was_called & has_fc_window), _counted(window_a, done & has_window),
         _grouped(window_a, service_time, timed & has_window), _counted(window_a, no_show & has_window))
     put(by_clerk, {}, _grouped(fc_clerk_a, wait, was_called & has_fc_clerk), _counted(clerk_a, done & has_clerk),
@@ -406,6 +412,7 @@ def percent(rate: float | None) -> str:
 
 _COLUMNS = [
     ("name", "名称"), ("issued", "取号数"), ("called", "叫号数"), ("served", "办结数"), ("no_shows", "过号/未到"),
+    ("gave_up", "放弃排队"),
     ("avg_wait_s", "平均等候(分钟)"), ("p90_wait_s", "90%等候(分钟)"), ("avg_service_s", "平均办理(分钟)"), ("p90_service_s", "90%办理(分钟)"),
 ]
 _RATED = [("ratings", "评价数"), ("good_rate", "好评率"), ("bad", "差评数")]
@@ -428,13 +435,14 @@ def tables(report: dict) -> list[tuple[str, list[str], list[list]]]:
     sat = report["satisfaction"]
     overview = [
         ["统计期间", report["period"]["label"]], ["取号数", total["issued"]], ["办结数", total["served"]], ["过号/未到", total["no_shows"]],
+        ["放弃排队", total["gave_up"]],
         ["平均等候(分钟)", cell("avg_wait_s", total["avg_wait_s"])], ["90%等候(分钟)", cell("p90_wait_s", total["p90_wait_s"])],
         ["平均办理(分钟)", cell("avg_service_s", total["avg_service_s"])], ["90%办理(分钟)", cell("p90_service_s", total["p90_service_s"])],
         ["评价数", sat["total"]], ["好评率(%)", cell("good_rate", sat["good_rate"])],
         ["最忙时段", "、".join(f"{h}:00-{h + 1}:00" for h in report["busiest_hours"])],
     ]
     queue_cols = [c for c in _COLUMNS if c[0] != "called"]
-    window_cols = [c for c in _COLUMNS if c[0] != "issued"] + _RATED
+    window_cols = [c for c in _COLUMNS if c[0] not in ("issued", "gave_up")] + _RATED
     hourly_cols = [("hour", "时段"), ("issued", "取号数"), ("served", "办结数"), ("avg_wait_s", "平均等候(分钟)"), ("p90_wait_s", "90%等候(分钟)")]
     fu_cols = [("ticket", "号码"), ("day", "日期"), ("service", "事项"), ("window", "窗口"), ("clerk", "工作人员"), ("score_name", "评价"),
                ("opened_at", "产生时间"), ("deadline", "整改期限"), ("status", "状态"), ("closed_at", "办结时间"), ("closed_by", "办结人"), ("note", "整改说明")]

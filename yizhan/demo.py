@@ -106,14 +106,19 @@ def synthetic_id_number(rng: random.Random, birth_years: list[int], serial: int 
 
 
 class Citizens(threading.Thread):
-    """Simulated citizens take numbers at a steady pace, some with an ID card (some of them elderly)."""
+    """Simulated citizens take numbers at a steady pace, some with an ID card (some of them elderly);
+    now and then one facing a long queue gives the number up on the phone page after a while."""
+
+    GIVE_UP_SHARE = 0.15  # of those with 3 or more ahead
 
     def __init__(self, url: str, kiosk_token: str, cfg: HallConfig, id_key: bytes, stop: threading.Event, pace_s: float) -> None:
         super().__init__(daemon=True, name="citizens")
         self.url, self.cfg, self.key, self.stop_event, self.pace = url, cfg, id_key, stop, pace_s
         self.client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {kiosk_token}"}, timeout=10)
         self.rng = random.Random(7)
+        self.leaving = random.Random(11)  # its own draws: the citizens and ID numbers stay as before
         self.issued = 0
+        self.impatient: list[tuple[float, dict]] = []  # (when, ticket)
 
     def identity(self) -> dict:
         number = synthetic_id_number(self.rng, [1942, 1950, 1958, 1966, 1975, 1983, 1991, 2000])
@@ -124,6 +129,7 @@ class Citizens(threading.Thread):
     def run(self) -> None:
         services = [s for s in self.cfg.services if s.common] or self.cfg.services
         while not self.stop_event.wait(self.rng.uniform(0.5, 1.5) * self.pace):
+            self.give_up_due()
             service = self.rng.choice(services)
             body: dict = {"service": service.code, "idempotency_key": uuid.uuid4().hex, "source": "kiosk"}
             if service.real_name.value == "required" or self.rng.random() < 0.5:
@@ -137,8 +143,23 @@ class Citizens(threading.Thread):
                 self.issued += 1
                 t = r.json()
                 logger.info("市民取号 %s（%s，前面 %s 人）", t["number"], service.name, t["ahead"])
+                if t["ahead"] >= 3 and self.leaving.random() < self.GIVE_UP_SHARE:
+                    self.impatient.append((time.monotonic() + self.leaving.uniform(4, 10) * self.pace, t))
             else:
                 logger.info("市民取号被拒：%s", r.json().get("message"))
+
+    def give_up_due(self) -> None:
+        now = time.monotonic()
+        due = [x for x in self.impatient if x[0] <= now]
+        self.impatient = [x for x in self.impatient if x[0] > now]
+        for _, ticket in due:
+            try:
+                httpx.post(f"{self.url}/t/{ticket['token']}/cancel", timeout=10)  # what the phone page's button sends
+                state = self.client.get(f"/api/v1/tickets/{ticket['id']}").json().get("state")
+            except (httpx.HTTPError, ValueError):
+                continue
+            if state == "cancelled":  # not when the clerks were quicker
+                logger.info("市民在手机上放弃了 %s（等不及了）", ticket["number"])
 
 
 class Clerk(threading.Thread):

@@ -73,7 +73,7 @@ def snapshot(svc: HallService, token: str, lang: str = "zh_CN") -> dict | None:
         headline, detail = phone_status(svc, ticket.id, lang) or (t("phone.done", lang), t("phone.done_detail", lang))
         out |= {"headline": headline, "detail": detail}
     else:
-        out |= {"headline": t("phone.cancelled", lang), "detail": ""}
+        out |= {"headline": t("phone.cancelled", lang), "detail": t("phone.cancelled_detail", lang)}
     return out
 
 

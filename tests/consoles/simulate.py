@@ -1,5 +1,6 @@
 """A simulated day in a hall, driven through HallService with a manual clock: tickets issued,
-called by open windows, served, skipped, rated. Returns the test's own log of what happened, from
+called by open windows, served, skipped, rated, and now and then given up by a citizen tired of
+waiting (as on the phone page). Returns the test's own log of what happened, from
 which expected statistics are computed independently of queue_server.stats."""
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from yizhan.clock import ManualClock
 class TicketLog:
     number: str
     issued: datetime
+    ticket_id: int = 0
     first_call: datetime | None = None
     last_call: datetime | None = None
     finished: datetime | None = None
     window: str | None = None
     clerk: str | None = None
     skipped: bool = False
+    gave_up: bool = False
     score: int | None = None
 
 
@@ -38,6 +41,7 @@ def simulate_day(svc: HallService, clock: ManualClock, start: datetime, end: dat
                  services: list[tuple[str, bool]], seed: int = 7, arrivals_per_min: float = 0.9) -> DayLog:
     """`clerks` maps window id → clerk name; `services` lists (code, needs an ID card)."""
     rng = random.Random(seed)
+    leaving = random.Random(seed + 1000)
     log = DayLog()
     clock.set(start)
     for w, name in clerks.items():
@@ -57,7 +61,11 @@ def simulate_day(svc: HallService, clock: ManualClock, start: datetime, end: dat
             except CommandError as exc:
                 log.refused.append((now, code, exc.code))  # e.g. the queue's lunch break: the kiosk refuses
                 continue
-            log.tickets[ticket.number] = TicketLog(ticket.number, now)
+            log.tickets[ticket.number] = TicketLog(ticket.number, now, ticket_id=ticket.id)
+        for rec in log.tickets.values():  # after 20 minutes' wait, one in fifty gives up each minute
+            if rec.first_call is None and not rec.gave_up and now - rec.issued > timedelta(minutes=20) and leaving.random() < 0.02:
+                svc.cancel(rec.ticket_id, Actor("citizen"), only_waiting=True)
+                rec.gave_up = True
         for w, name in clerks.items():
             actor = Actor("clerk", name, w)
             if w in busy:

@@ -53,14 +53,16 @@ def test_statistics_page_matches_the_day(simulated, browser):
     services = [(x.finished - x.last_call).total_seconds() for x in tickets if x.finished]
     served = [x for x in tickets if x.finished]
     no_shows = [x for x in tickets if x.skipped and not x.finished]
+    gave_up = [x for x in tickets if x.gave_up]
     good = sum(1 for s in log.scores if s >= 3)
-    assert len(tickets) > 100 and no_shows and any(s <= 2 for s in log.scores)  # the day exercises every figure
+    assert len(tickets) > 100 and no_shows and gave_up and any(s <= 2 for s in log.scores)  # the day exercises every figure
 
     page = login(browser, hall.url, "admin", ADMIN_PASSWORD, path="/admin/stats?period=day&date=2026-11-20")
     expect(page.locator("#period-label")).to_have_text("2026年11月20日")
     expect(page.locator("#s-issued")).to_have_text(str(len(tickets)))
     expect(page.locator("#s-served")).to_have_text(str(len(served)))
     expect(page.locator("#s-no-shows")).to_have_text(str(len(no_shows)))
+    expect(page.locator("#s-gave-up")).to_have_text(str(len(gave_up)))
     expect(page.locator("#s-avg-wait")).to_have_text(minutes(mean(waits)))
     expect(page.locator("#s-p90-wait")).to_have_text(minutes(p90(waits)))
     expect(page.locator("#s-avg-service")).to_have_text(minutes(mean(services)))
@@ -98,6 +100,7 @@ def test_statistics_page_matches_the_day(simulated, browser):
     wb = load_workbook(io.BytesIO(open(dl.value.path(), "rb").read()))
     overview = {row[0]: row[1] for row in wb["概览"].iter_rows(values_only=True)}
     assert overview["取号数"] == len(tickets) and overview["办结数"] == len(served) and overview["过号/未到"] == len(no_shows)
+    assert overview["放弃排队"] == len(gave_up)
     assert overview["平均等候(分钟)"] == round(mean(waits) / 60, 1)
     assert set(wb.sheetnames) >= {"按队列", "按窗口", "按工作人员", "按小时", "满意度", "差评整改", "流动红旗"}
     with page.expect_download() as dl:

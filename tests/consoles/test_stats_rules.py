@@ -80,6 +80,27 @@ def test_transfer_callback_and_no_show(hall):
     assert stats.compute(svc.db, svc.cfg, stats.period_for("day", date(2026, 11, 21)))["total"]["issued"] == 0
 
 
+def test_numbers_given_up_before_their_call_are_counted_where_they_were_issued(hall):
+    svc, clock = hall
+    w1 = Actor("clerk", "王芳", "01")
+    svc.set_window_state("01", WindowState.OPEN, w1)
+    left = svc.issue_ticket("RS01", "key-left", None)[0]     # B001: gives up on the phone
+    called = svc.issue_ticket("RS01", "key-called", None)[0]  # B002: called, then removed by the manager
+    svc.issue_ticket("RS01", "key-stays", None)
+    clock.advance(minutes=5)
+    svc.cancel(left.id, Actor("citizen"), only_waiting=True)
+    assert svc.call_next("01", w1)[0].number == called.number  # B001 is passed over
+    svc.cancel(called.id, Actor("admin", "管理员"))
+
+    r = stats.compute(svc.db, svc.cfg, stats.period_for("day", date(2026, 11, 20)), today=date(2026, 11, 20))
+    assert r["total"]["gave_up"] == 1
+    assert {q["key"]: q["gave_up"] for q in r["by_queue"]} == {"B": 1}
+    assert {s["key"]: s["gave_up"] for s in r["by_service"]} == {"RS01": 1}
+    assert r["total"]["issued"] == 3 and r["total"]["no_shows"] == 0
+    overview = dict(stats.tables(r)[0][2])
+    assert overview["放弃排队"] == 1
+
+
 def test_periods():
     assert stats.period_for("week", date(2026, 11, 20)) == stats.Period("week", date(2026, 11, 16), date(2026, 11, 23))
     assert stats.period_for("month", date(2026, 12, 31)) == stats.Period("month", date(2026, 12, 1), date(2027, 1, 1))

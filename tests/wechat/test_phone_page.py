@@ -90,3 +90,48 @@ def test_server_stops_while_a_page_is_open(hall):
     reader.join(30)
     assert not reader.is_alive()
     assert "event: end" not in lines  # the page will reconnect to the restarted server
+
+
+def _state(hall, ticket: dict) -> str:
+    r = hall.http.get(f"{hall.url}/api/v1/tickets/{ticket['id']}", headers={"Authorization": f"Bearer {hall.kiosk}"})
+    return r.json()["state"]
+
+
+def test_a_citizen_who_cannot_wait_gives_the_number_up_and_it_is_not_called(hall, phone, tmp_path):
+    screens = DOC_SCREENS if os.environ.get("YIZHAN_SCREENS") else tmp_path
+    mine = hall.issue()
+    after = hall.issue()
+    phone.goto(f"{hall.url}/t/{mine['token']}")
+    assert phone.locator("#giveup-yes").is_hidden()  # folded away: nobody gives up by one slip
+    phone.get_by_text("不想等了？放弃此号").click()
+    assert mine["number"] in phone.locator("#giveup-text").inner_text()
+    phone.screenshot(path=str(screens / "phone-give-up.png"))
+    phone.get_by_text("继续等候").click()
+    assert phone.locator("#giveup-yes").is_hidden()
+    assert _state(hall, mine) == "waiting"
+
+    phone.get_by_text("不想等了？放弃此号").click()
+    phone.get_by_text("确定放弃此号").click()
+    phone.wait_for_function("document.getElementById('headline').textContent === '此号已取消'")
+    assert "重新取号" in phone.locator("#detail").inner_text()
+    assert phone.locator("#giveup").is_hidden()
+    assert _state(hall, mine) == "cancelled"
+    phone.screenshot(path=str(screens / "phone-given-up.png"))
+
+    hall.clerk("05", "open")
+    called = hall.clerk("05", "call-next").json()
+    assert called["ticket"]["number"] == after["number"]  # the number given up is passed over
+
+
+def test_a_number_called_before_the_citizen_confirms_stays_called(hall, phone):
+    mine = hall.issue()
+    phone.goto(f"{hall.url}/t/{mine['token']}")
+    phone.get_by_text("不想等了？放弃此号").click()
+    hall.clerk("05", "open")
+    hall.clerk("05", "call-next")
+    phone.wait_for_function("document.getElementById('headline').textContent === '请到 5 号窗口'")
+    assert phone.locator("#giveup").is_hidden()  # the live update folds the question away
+    # a page that missed the update still posts; the call is not undone behind the clerk's back
+    r = httpx.post(f"{hall.url}/t/{mine['token']}/cancel", follow_redirects=True)
+    assert r.status_code == 200 and "请到 5 号窗口" in r.text
+    assert _state(hall, mine) == "called"

@@ -1,7 +1,8 @@
 """The phone page `/t/<ticket token>`: one ticket's number, queue, people ahead, estimated
 wait and, once called, the window — live through server-sent events. Works in WeChat's
 browser and any phone browser, without login; shows nothing personal. The token is only
-valid on the ticket's day."""
+valid on the ticket's day. A citizen who cannot wait any longer gives the number up there,
+so clerks do not call, recall and skip someone who has gone home."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from pathlib import Path
 
 import segno
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from yizhan.i18n import t
 
+from queue_server.service import Actor, CommandError
 from queue_server.wechat.phone import TERMINAL, PhoneHub, snapshot
 
 logger = logging.getLogger(__name__)
@@ -70,6 +72,23 @@ def page(token: str, request: Request) -> HTMLResponse:
         follow=follow,
     )
     return HTMLResponse(html, headers=HEADERS)
+
+
+@router.post("/t/{token}/cancel")
+def give_up(token: str, request: Request) -> Response:
+    """The citizen gives the number up (放弃排队). Only a waiting number: one called in the
+    meantime stays called, and the page then shows the window to go to."""
+    svc = request.app.state.service
+    ticket = svc.ticket_by_token(token) if len(token) <= 48 else None
+    if ticket is None or ticket.day != svc.today():
+        return page(token, request)
+    try:
+        svc.cancel(ticket.id, Actor("citizen"), only_waiting=True)
+        logger.info("ticket %s given up on the phone", ticket.id)
+    except CommandError:
+        pass  # the page shows the state that stopped it
+    lang = "?lang=en" if _lang(request) == "en" else ""
+    return RedirectResponse(f"/t/{token}{lang}", status_code=303)
 
 
 @router.get("/t/{token}/wechat-qr.png")
