@@ -96,6 +96,7 @@ class Emitter:
                 "window": row.id,
                 "window_name": w.display_name,
                 "state": row.state,
+                "pause_reason": row.pause_reason,
                 "ticket": current.number if current else None,
                 "ticket_id": current.id if current else None,
                 "ticket_state": current.state if current else None,

@@ -26,6 +26,7 @@ from queue_server.db.tables import (
     Rating,
     Ticket,
     TicketEvent,
+    WindowLog,
     WindowRow,
 )
 from queue_server.domain.hours import issuing_open, next_working_day
@@ -35,6 +36,7 @@ from queue_server.domain.model import (
     Action,
     Candidate,
     InvalidTransition,
+    PauseReason,
     PriorityKind,
     TicketState,
     WindowState,
@@ -373,7 +375,16 @@ class HallService:
             return None
         return ticket
 
-    def set_window_state(self, window_id: str, state: WindowState, actor: Actor) -> WindowRow:
+    def set_window_state(self, window_id: str, state: WindowState, actor: Actor, reason: str | None = None) -> WindowRow:
+        """`reason`: why a window pauses (PauseReason; 临时离开 when none is given)."""
+        if state is WindowState.PAUSED:
+            try:
+                reason = PauseReason(reason or PauseReason.AWAY.value).value
+            except ValueError:
+                raise CommandError(422, "unknown_pause_reason", reason=reason,
+                                   reasons="、".join(t(f"pause.{r.value}") for r in PauseReason)) from None
+        else:
+            reason = None
         with self.db.write() as s:
             now = self.now()
             day = self.today(now)
@@ -382,7 +393,13 @@ class HallService:
             current = self._current(s, row, day)
             if state is WindowState.CLOSED and current is not None:
                 raise CommandError(409, "window_busy_close", number=current.number)
+            if (row.state, row.pause_reason) != (state.value, reason):
+                # the same state twice (a double tap, a keypad retry) is not a new period
+                row.state_since = now
+                s.add(WindowLog(day=day, window=window_id, state=state.value, reason=reason,
+                                clerk=actor.name if actor.role == "clerk" else row.clerk, at=now))
             row.state = state.value
+            row.pause_reason = reason
             row.updated_at = now
             if state is WindowState.OPEN and actor.role == "clerk":
                 row.clerk = actor.name or row.clerk

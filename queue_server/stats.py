@@ -5,6 +5,8 @@ Definitions (docs/consoles.md says the same):
 - served: tickets finished (办结), counted where they were finished (queue, window, clerk);
 - no-shows (未到/过号): tickets whose last state in the period is skipped or no_show,
   counted at the window and clerk that skipped them;
+- paused (暂停): minutes a window was paused, from the window log, at the window and the clerk
+  signed in there, and per reason; a pause never ended counts until the hall closes that day;
 - gave up (放弃排队): tickets cancelled before they were ever called — mostly citizens who gave
   the number up on the phone page — counted in the queue and service they were issued for;
 - wait: first call − issue; service time: finish − the last call (or a later 开始办理);
@@ -25,17 +27,20 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time as dtime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import Float, cast, func, literal, select
 
 from yizhan.config.model import HallConfig
+from yizhan.i18n import t
 
 from queue_server.db.engine import Database
-from queue_server.db.tables import Followup, Rating, Ticket, TicketEvent
+from queue_server.db.tables import Followup, Rating, Ticket, TicketEvent, WindowLog
 from queue_server.domain.hours import is_working_day
+from queue_server.domain.model import PauseReason
+from queue_server.domain.pauses import StateChange, pauses
 
 SCORES = (5, 4, 3, 2, 1)
 SCORE_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
@@ -97,6 +102,7 @@ class Group:
     served: int = 0
     no_shows: int = 0
     gave_up: int = 0
+    paused_s: float = 0.0
     avg_wait_s: float | None = None
     p90_wait_s: float | None = None
     avg_service_s: float | None = None
@@ -105,7 +111,7 @@ class Group:
     def row(self) -> dict:
         return {
             "key": self.key, "name": self.name, "issued": self.issued, "called": self.called, "served": self.served,
-            "no_shows": self.no_shows, "gave_up": self.gave_up, "avg_wait_s": self.avg_wait_s, "p90_wait_s": self.p90_wait_s,
+            "no_shows": self.no_shows, "gave_up": self.gave_up, "paused_s": self.paused_s, "avg_wait_s": self.avg_wait_s, "p90_wait_s": self.p90_wait_s,
             "avg_service_s": self.avg_service_s, "p90_service_s": self.p90_service_s,
         }
 
@@ -285,9 +291,11 @@ def _fold(rows: list, first_calls: list, issue_queues: list, tz: ZoneInfo, total
     return hourly
 
 
-def compute(db: Database, cfg: HallConfig, period: Period, tz: ZoneInfo | None = None, today: date | None = None) -> dict:
+def compute(db: Database, cfg: HallConfig, period: Period, tz: ZoneInfo | None = None, today: date | None = None,
+            now: datetime | None = None) -> dict:
     tz = tz or ZoneInfo(cfg.hall.timezone)
-    today = today or datetime.now(tz).date()
+    now = now or datetime.now(tz)
+    today = today or now.astimezone(tz).date()
     in_period = (TicketEvent.day >= period.start, TicketEvent.day < period.end)
     queue_names = {q.id: q.name for q in cfg.queues}
     service_names = {s.code: s.name for s in cfg.services}
@@ -328,6 +336,11 @@ def compute(db: Database, cfg: HallConfig, period: Period, tz: ZoneInfo | None =
             .where((f.c.status == "open") | ((f.c.opened_at >= _utc(period.start, tz)) & (f.c.opened_at < _utc(period.end, tz))))
             .order_by(f.c.deadline, f.c.id)
         ).all()
+        window_log = conn.execute(
+            select(WindowLog.window, WindowLog.state, WindowLog.reason, WindowLog.clerk, WindowLog.at)
+            .where(WindowLog.day >= period.start, WindowLog.day < period.end).order_by(WindowLog.id)
+        ).all()
+    pause_reasons = _pauses(cfg, tz, now, window_log, total, by_window, by_clerk)
     satisfaction = _satisfaction([score for _w, _c, score, n in ratings for _ in range(n)])
     per_window_scores: dict[str, list[int]] = defaultdict(list)
     per_clerk_scores: dict[str, list[int]] = defaultdict(list)
@@ -375,14 +388,31 @@ def compute(db: Database, cfg: HallConfig, period: Period, tz: ZoneInfo | None =
         "total": total.row(),
         "by_queue": rows(by_queue, None, [q.id for q in cfg.queues]),
         "by_service": [r for r in rows(by_service, None, [s.code for s in cfg.services]) if r["issued"] or r["served"] or r["no_shows"]],
-        "by_window": [r for r in window_rows if r["called"] or r["served"] or r["ratings"] or r["no_shows"]],
+        "by_window": [r for r in window_rows if r["called"] or r["served"] or r["ratings"] or r["no_shows"] or r["paused_s"]],
         "by_clerk": rows(by_clerk, per_clerk_scores),
         "hourly": hourly,
         "busiest_hours": [h["hour"] for h in busiest],
         "satisfaction": satisfaction,
         "followups": followup_rows,
         "ranking": ranking,
+        "pauses": pause_reasons,
     }
+
+
+def _pauses(cfg: HallConfig, tz: ZoneInfo, now: datetime, log: list, total: Group, by_window: "_Groups", by_clerk: "_Groups") -> list[dict]:
+    """Adds paused time to the window and clerk groups; returns count and time per reason."""
+    closing = max((span.end for q in cfg.queues for span in q.hours.spans()), default=dtime(23, 59))
+    changes = [StateChange(w, state, reason, clerk, at.astimezone(tz)) for w, state, reason, clerk, at in log]
+    per_reason = {r.value: {"reason": r.value, "name": t(f"pause.{r.value}"), "count": 0, "seconds": 0.0} for r in PauseReason}
+    for p in pauses(changes, lambda d: datetime.combine(d, closing, tz), now.astimezone(tz)):
+        total.paused_s += p.seconds
+        by_window[p.window].paused_s += p.seconds
+        if p.clerk:
+            by_clerk[p.clerk].paused_s += p.seconds
+        item = per_reason.setdefault(p.reason, {"reason": p.reason, "name": p.reason, "count": 0, "seconds": 0.0})
+        item["count"] += 1
+        item["seconds"] += p.seconds
+    return list(per_reason.values())
 
 
 def _utc(day: date, tz: ZoneInfo) -> datetime:
@@ -442,7 +472,7 @@ def tables(report: dict) -> list[tuple[str, list[str], list[list]]]:
         ["最忙时段", "、".join(f"{h}:00-{h + 1}:00" for h in report["busiest_hours"])],
     ]
     queue_cols = [c for c in _COLUMNS if c[0] != "called"]
-    window_cols = [c for c in _COLUMNS if c[0] not in ("issued", "gave_up")] + _RATED
+    window_cols = [c for c in _COLUMNS if c[0] not in ("issued", "gave_up")] + [("paused_s", "暂停(分钟)")] + _RATED
     hourly_cols = [("hour", "时段"), ("issued", "取号数"), ("served", "办结数"), ("avg_wait_s", "平均等候(分钟)"), ("p90_wait_s", "90%等候(分钟)")]
     fu_cols = [("ticket", "号码"), ("day", "日期"), ("service", "事项"), ("window", "窗口"), ("clerk", "工作人员"), ("score_name", "评价"),
                ("opened_at", "产生时间"), ("deadline", "整改期限"), ("status", "状态"), ("closed_at", "办结时间"), ("closed_by", "办结人"), ("note", "整改说明")]
@@ -459,6 +489,7 @@ def tables(report: dict) -> list[tuple[str, list[str], list[list]]]:
         ("差评整改", [h for _, h in fu_cols], [[("已整改" if v == "closed" else "待整改") if k == "status" else v for k, v in zip([c for c, _ in fu_cols], row)]
                                              for row in table(report["followups"], fu_cols)]),
         ("流动红旗", [h for _, h in rank_cols], table(report["ranking"], rank_cols)),
+        ("暂停原因", ["原因", "次数", "合计(分钟)"], [[p["name"], p["count"], cell("seconds_s", p["seconds"])] for p in report["pauses"]]),
     ]
 
 

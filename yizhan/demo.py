@@ -25,6 +25,7 @@ import httpx
 
 from yizhan.cli import setup_logging
 from yizhan.config import ConfigError, HallConfig, load_config
+from yizhan.i18n import t
 from yizhan.settings import PROJECT_ROOT, load_settings
 from yizhan.signals import StopSignals
 from yizhan.privacy import id_hash, mask_id
@@ -141,10 +142,10 @@ class Citizens(threading.Thread):
                 continue
             if r.status_code in (200, 201):
                 self.issued += 1
-                t = r.json()
-                logger.info("市民取号 %s（%s，前面 %s 人）", t["number"], service.name, t["ahead"])
-                if t["ahead"] >= 3 and self.leaving.random() < self.GIVE_UP_SHARE:
-                    self.impatient.append((time.monotonic() + self.leaving.uniform(4, 10) * self.pace, t))
+                ticket = r.json()
+                logger.info("市民取号 %s（%s，前面 %s 人）", ticket["number"], service.name, ticket["ahead"])
+                if ticket["ahead"] >= 3 and self.leaving.random() < self.GIVE_UP_SHARE:
+                    self.impatient.append((time.monotonic() + self.leaving.uniform(4, 10) * self.pace, ticket))
             else:
                 logger.info("市民取号被拒：%s", r.json().get("message"))
 
@@ -163,19 +164,30 @@ class Citizens(threading.Thread):
 
 
 class Clerk(threading.Thread):
-    """A simulated window clerk: opens the window, calls the next number, serves it, finishes."""
+    """A simulated window clerk: opens the window, calls the next number, serves it, finishes;
+    now and then steps away for a while, saying why (暂停原因)."""
 
     def __init__(self, url: str, clerk_token: str, window: str, stop: threading.Event, service_s: float, seed: int) -> None:
         super().__init__(daemon=True, name=f"clerk-{window}")
         self.window, self.stop_event, self.service_s = window, stop, service_s
         self.client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {clerk_token}"}, timeout=10)
         self.rng = random.Random(seed)
+        self.pauses = random.Random(seed + 100)  # its own draws: calls and services stay as before
 
-    def post(self, action: str) -> httpx.Response | None:
+    def post(self, action: str, body: dict | None = None) -> httpx.Response | None:
         try:
-            return self.client.post(f"/api/v1/windows/{self.window}/{action}")
+            return self.client.post(f"/api/v1/windows/{self.window}/{action}", json=body)
         except httpx.HTTPError:
             return None
+
+    def maybe_pause(self) -> None:
+        if self.pauses.random() >= 0.04:
+            return
+        reason = self.pauses.choice(["away", "backoffice", "meeting"])
+        if self.post("pause", {"reason": reason}) is not None:
+            logger.info("%s号窗口暂停服务（%s）", self.window.lstrip("0"), t(f"pause.{reason}"))
+            self.stop_event.wait(self.pauses.uniform(2, 5) * self.service_s)
+            self.post("open")
 
     def run(self) -> None:
         self.post("open")
@@ -203,6 +215,7 @@ class Clerk(threading.Thread):
             self.stop_event.wait(self.rng.uniform(0.5, 1.5) * self.service_s)
             self.post("finish")
             self.cases(call["ticket"])
+            self.maybe_pause()
 
     def cases(self, ticket: dict) -> None:
         """办件: most real-name applications are registered as cases once served, and the

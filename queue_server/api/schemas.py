@@ -50,6 +50,10 @@ class TransferRequest(Body):
     position: Literal["first", "last"] = "last"
 
 
+class PauseRequest(Body):
+    reason: str | None = Field(None, max_length=16, description="away | meeting | training | meal | backoffice (default away)")
+
+
 class CallRequest(Body):
     number: str | None = Field(None, max_length=8)
     ticket_id: int | None = None
@@ -100,6 +104,8 @@ def window_json(cfg: HallConfig, row: WindowRow, current: Ticket | None) -> dict
         "queues": list(w.queues),
         "weights": dict(w.queues),
         "state": row.state,
+        "pause_reason": row.pause_reason,
+        "state_since": row.state_since.isoformat() if row.state_since else None,
         "clerk": row.clerk,
         "ticket": ticket_json(cfg, current) if current else None,
     }

@@ -112,6 +112,21 @@ class WindowRow(Base):
     clerk: Mapped[str | None] = mapped_column(String(64), default=None)
     normal_since_priority: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime | None] = mapped_column(default=None)
+    pause_reason: Mapped[str | None] = mapped_column(String(16), default=None)
+    state_since: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WindowLog(Base):
+    """Every change of a window's state (opened, paused and why, closed), for 暂停时长 by reason."""
+
+    __tablename__ = "window_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(index=True)
+    window: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(String(16), default=None)
+    clerk: Mapped[str | None] = mapped_column(String(64), default=None)
+    at: Mapped[datetime]
 
 
 class Outbox(Base):

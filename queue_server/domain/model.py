@@ -27,6 +27,16 @@ class WindowState(str, Enum):
     CLOSED = "closed"
 
 
+class PauseReason(str, Enum):
+    """Why a window is paused (暂停原因): shown to the manager, summed in the statistics."""
+
+    AWAY = "away"  # 临时离开 — also what a keypad's pause key and a bare API call mean
+    MEETING = "meeting"
+    TRAINING = "training"
+    MEAL = "meal"
+    BACKOFFICE = "backoffice"  # 后台办件: paperwork away from the counter
+
+
 class Action(str, Enum):
     ISSUE = "issue"
     CALL = "call"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import AsyncIterator, Callable
 
 from fastapi import Request
@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from yizhan.i18n import DEFAULT_LANG, catalogue, t
 
 from queue_server.api.schemas import ticket_json
-from queue_server.db.tables import DeviceStatus, Document, Ticket, TicketEvent
+from queue_server.db.tables import DeviceStatus, Document, Ticket, TicketEvent, WindowRow
 from queue_server.domain.model import PriorityKind, TicketState
 from queue_server.service import HallService
 from queue_server.web import sessions
@@ -70,7 +70,7 @@ def console_state(svc: HallService, window_id: str) -> dict:
             }
     return {
         "now": now.isoformat(),
-        "window": {"id": w.id, "name": w.display_name, "state": row.state, "clerk": row.clerk},
+        "window": {"id": w.id, "name": w.display_name, "state": row.state, "clerk": row.clerk} | pause_info(row, svc.clock.tz),
         "ticket": ticket,
         "queues": queues,
         "waiting_total": sum(q["waiting"] for q in queues),
@@ -78,6 +78,14 @@ def console_state(svc: HallService, window_id: str) -> dict:
         "skipped": [{"id": x.id, "number": x.number, "skipped_at": _iso(x.skipped_at)} for x in skipped],
         "transfer_queues": [{"id": q.id, "name": q.name} for q in cfg.queues],
     }
+
+
+def pause_info(row: WindowRow, tz: tzinfo) -> dict:
+    """Why and since when a window is paused, as the consoles show it."""
+    paused = row.state == "paused" and row.pause_reason
+    return {"pause_reason": row.pause_reason if paused else None,
+            "pause_label": t(f"pause.{row.pause_reason}") if paused else "",
+            "paused_since": row.state_since.astimezone(tz).strftime("%H:%M") if paused and row.state_since else ""}
 
 
 def _priority_label(ticket: Ticket) -> str:
@@ -138,7 +146,7 @@ def dashboard_state(svc: HallService, alert_wait_s: int) -> dict:
             "id": w.id, "name": w.display_name, "state": row.state, "clerk": row.clerk, "queues": dict(w.queues),
             "ticket": cur.number if cur else None, "ticket_state": cur.state if cur else None,
             "since": _iso(cur.called_at) if cur else None, "logged_in": sess_by_window.get(w.id, []),
-        })
+        } | pause_info(row, svc.clock.tz))
     dev_rows = []
     for d in devices:
         bad = [name for name, part in (d.parts or {}).items() if isinstance(part, dict) and not part.get("ok", True)]

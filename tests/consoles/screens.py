@@ -104,6 +104,11 @@ def shoot(url: str, out: Path) -> None:
         expect(page.locator("#btn-call")).to_be_enabled()
         page.locator("#toast").evaluate("el => el.hidden = true")
         page.screenshot(path=str(out / "console-ready.png"))
+        page.keyboard.press("6")  # 暂停: the clerk says why
+        expect(page.locator("#pause-dialog")).to_be_visible()
+        page.screenshot(path=str(out / "console-pause.png"))
+        page.keyboard.press("2")
+        expect(page.locator("#window-state")).to_contain_text("开会")
         ctx.close()
 
         ctx = b.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")

@@ -3,6 +3,7 @@ browser on the same window following live, double clicks, and a server restart (
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -10,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from queue_server.db.tables import Ticket, TicketEvent
+from queue_server.db.tables import Ticket, TicketEvent, WindowRow
 from tests.consoles.conftest import CLERK_PASSWORD, login
 
 pytestmark = pytest.mark.browser
@@ -106,10 +107,21 @@ def test_clerk_works_by_keyboard_while_a_second_browser_follows(hall, browser):
     expect(p2.locator("#ticket-number")).not_to_have_text("—")
     expect(p1.locator("#ticket-number")).to_have_text(p2.locator("#ticket-number").inner_text())
 
-    # 暂停 with a ticket at the window, then 恢复.
+    # 暂停 with a ticket at the window: the clerk says why, by key; then 恢复 without a question.
     press(p2, "p")
-    both(pages, "#window-state", "暂停")
+    expect(p2.locator("#pause-dialog")).to_be_visible()
+    expect(p2.locator("#pause-dialog button[data-reason]")).to_have_text(["1 临时离开", "2 开会", "3 培训", "4 就餐", "5 后台办件"])
+    p2.keyboard.press("2")
+    expect(p2.locator("#pause-dialog")).to_be_hidden()
+    for p in pages:
+        expect(p.locator("#window-state")).to_have_text(re.compile(r"^暂停 · 开会 · \d\d:\d\d 起$"))
+    with hall.db.read() as s:
+        assert (s.get(WindowRow, "01").state, s.get(WindowRow, "01").pause_reason) == ("paused", "meeting")
     press(p2, "p")
+    both(pages, "#window-state", "服务中")
+    press(p1, "6")
+    p1.keyboard.press("Escape")  # changed their mind: still serving
+    expect(p1.locator("#pause-dialog")).to_be_hidden()
     both(pages, "#window-state", "服务中")
     assert p1.js_errors == [] and p2.js_errors == []
     p1.context.close()
@@ -200,7 +212,7 @@ def test_admin_dashboard_is_live(hall, browser):
     expect(admin.locator("#alerts")).to_contain_text("kiosk-1")
     # The manager pauses window 02 from the dashboard.
     admin.locator("#windows tr[data-window='02'] button[data-action=pause]").click()
-    expect(admin.locator("#windows tr[data-window='02'] td.wstate")).to_have_text("暂停")
+    expect(admin.locator("#windows tr[data-window='02'] td.wstate")).to_contain_text("暂停 · 临时离开")
     assert admin.js_errors == []
     admin.context.close()
 

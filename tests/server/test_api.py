@@ -187,6 +187,19 @@ def test_a_clerk_cannot_touch_another_windows_ticket(client, tokens):
     assert client.post("/api/v1/windows/02/finish", headers=c2).status_code == 200
 
 
+def test_pause_with_a_reason_or_without(client, tokens):
+    c2 = auth(tokens["clerk02"])
+    client.post("/api/v1/windows/02/open", headers=c2)
+    r = client.post("/api/v1/windows/02/pause", headers=c2, json={"reason": "training"})
+    assert (r.status_code, r.json()["state"], r.json()["pause_reason"]) == (200, "paused", "training")
+    r = client.post("/api/v1/windows/02/pause", headers=c2)  # a keypad's pause key sends no body
+    assert r.json()["pause_reason"] == "away"
+    r = client.post("/api/v1/windows/02/pause", headers=c2, json={"reason": "nap"})
+    assert (r.status_code, r.json()["code"]) == (422, "unknown_pause_reason") and "暂停原因" in r.json()["message"]
+    r = client.post("/api/v1/windows/02/open", headers=c2)
+    assert (r.json()["state"], r.json()["pause_reason"]) == ("open", None)
+
+
 def test_unknown_paths_and_methods_answer_json(client, tokens):
     r = client.get("/api/v1/nothing-here", headers=auth(tokens["admin"]))
     assert r.status_code == 404 and r.json()["code"] == "not_found"

@@ -211,7 +211,7 @@ def _period(request: Request, period: str, day: str | None) -> stats.Period:
 
 def _report(request: Request, p: stats.Period) -> dict:
     svc = request.app.state.service
-    return stats.compute(svc.db, svc.cfg, p, svc.clock.tz, today=svc.today())
+    return stats.compute(svc.db, svc.cfg, p, svc.clock.tz, today=svc.today(), now=svc.now())
 
 
 @router.get("/admin/stats", include_in_schema=False)

@@ -17,6 +17,7 @@ from yizhan.config import ConfigError, load_config
 from yizhan.i18n import t
 
 from queue_server.api.auth import may_act_on_window, require
+from queue_server.domain.model import PauseReason
 from queue_server.service import CommandError
 from queue_server.tokens import Principal
 from queue_server.web import sessions, users
@@ -150,7 +151,8 @@ def console_page(request: Request, window: str | None = None) -> Response:
     if wid is None:
         return RedirectResponse("/console/window", status_code=303)
     cfg = request.app.state.service.cfg
-    return page(request, "console.html", sess, window=cfg.window(wid), bound=bool(sess.user_window))
+    return page(request, "console.html", sess, window=cfg.window(wid), bound=bool(sess.user_window),
+                pause_reasons=[r.value for r in PauseReason])
 
 
 @router.get("/console/window", include_in_schema=False)

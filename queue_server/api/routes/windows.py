@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from queue_server.api.auth import may_act_on_window, require
 from queue_server.api.routes.tickets import actor_of
-from queue_server.api.schemas import CallRequest, TransferRequest, ticket_json, window_json
+from queue_server.api.schemas import CallRequest, PauseRequest, TransferRequest, ticket_json, window_json
 from queue_server.domain.model import WindowState
 from queue_server.tokens import Principal
 
@@ -19,9 +19,9 @@ def _guard(request: Request, p: Principal, window: str):  # type: ignore[no-unty
     return request.app.state.service
 
 
-def _window_state(request: Request, window: str, p: Principal, state: WindowState) -> dict:
+def _window_state(request: Request, window: str, p: Principal, state: WindowState, reason: str | None = None) -> dict:
     svc = _guard(request, p, window)
-    svc.set_window_state(window, state, actor_of(p))
+    svc.set_window_state(window, state, actor_of(p), reason)
     row, cur = next((r, c) for r, c in svc.windows_live() if r.id == window)
     return window_json(svc.cfg, row, cur)
 
@@ -32,8 +32,8 @@ def open_window(window: str, request: Request, p: Principal = Depends(require(*A
 
 
 @router.post("/windows/{window}/pause")
-def pause_window(window: str, request: Request, p: Principal = Depends(require(*ACTORS))) -> dict:
-    return _window_state(request, window, p, WindowState.PAUSED)
+def pause_window(window: str, request: Request, body: PauseRequest | None = None, p: Principal = Depends(require(*ACTORS))) -> dict:
+    return _window_state(request, window, p, WindowState.PAUSED, body.reason if body else None)
 
 
 @router.post("/windows/{window}/close")

@@ -40,7 +40,7 @@
     state = s;
     receivedAt = Date.now();
     const w = s.window;
-    $("window-state").textContent = M["wstate_" + w.state];
+    $("window-state").textContent = M["wstate_" + w.state] + (w.pause_label ? " · " + M.paused_since.replace("{reason}", w.pause_label).replace("{since}", w.paused_since) : "");
     $("window-state").className = "badge state-" + w.state;
     document.body.dataset.windowState = w.state;
     const t = s.ticket;
@@ -126,7 +126,6 @@
 
   async function act(action, body) {
     if (busy) return;
-    if (action === "pause-toggle") action = state && state.window.state === "open" ? "pause" : "open";
     busy = true;
     updateButtons();
     try {
@@ -188,14 +187,32 @@
     if (k.length === 1 && state.transfer_queues.some((x) => x.id === k)) { chooseQueue(k); ev.preventDefault(); }
   });
 
+  // ---- pause dialog: why the window pauses (the manager sees it; the statistics sum it) -----
+  const pauseDlg = $("pause-dialog");
+  function pauseOrResume() {
+    if (!state || busy) return;
+    if (state.window.state !== "open") { act("open"); return; }
+    pauseDlg.showModal();
+    pauseDlg.querySelector("button[data-reason]").focus();
+  }
+  for (const b of pauseDlg.querySelectorAll("button[data-reason]")) {
+    b.addEventListener("click", () => { pauseDlg.close(); act("pause", { reason: b.dataset.reason }); });
+  }
+  $("pause-cancel").addEventListener("click", () => pauseDlg.close());
+  pauseDlg.addEventListener("keydown", (ev) => {
+    const b = pauseDlg.querySelector("button[data-key='" + ev.key + "']");
+    if (b) { ev.preventDefault(); b.click(); }
+  });
+
   // ---- buttons and keys -------------------------------------------------------------------
   const keymap = {};
+  const CLICK = { transfer: openTransfer, "pause-toggle": pauseOrResume };
   for (const b of document.querySelectorAll("button[data-action]")) {
-    b.addEventListener("click", () => (b.dataset.action === "transfer" ? openTransfer() : act(b.dataset.action)));
+    b.addEventListener("click", () => (CLICK[b.dataset.action] ? CLICK[b.dataset.action]() : act(b.dataset.action)));
     for (const k of b.dataset.keys.split(" ")) keymap[k] = b;
   }
   document.addEventListener("keydown", (ev) => {
-    if (dlg.open || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (dlg.open || pauseDlg.open || ev.ctrlKey || ev.metaKey || ev.altKey) return;
     const tag = (ev.target.tagName || "").toLowerCase();
     if (tag === "input" || tag === "textarea" || tag === "select") return;
     if (ev.key === "8") {  // 重新叫号: the most recently skipped number is back at the window
