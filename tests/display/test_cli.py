@@ -63,6 +63,8 @@ def test_display_process_shows_speaks_reports_and_stops_cleanly(tmp_path, mosqui
         assert {(r["ticket"], r["output"], r.get("board")) for r in read_log(state)} == {
             ("A123", "tv", None), ("A123", "led", "hall"), ("A123", "led", "strip"), ("A123", "voice", None)}
         work = state / "display" / DISPLAY
+        # the log records the voice when it starts; the simulated speaker's file is complete after
+        wait_for(lambda: list((work / "voice").glob("*.wav")), what="the spoken call written out")
         assert [p.name for p in (work / "voice").glob("*.wav")] == ["000001-A123.wav"]
         wait_for(lambda: (work / "led-board.png").exists() and (work / "led-strips.png").exists(), what="simulator pictures")
         proc.send_signal(signal.SIGTERM)
