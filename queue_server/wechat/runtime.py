@@ -19,6 +19,7 @@ from queue_server.wechat.store import WechatStore
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass
 class WechatRuntime:
     service: HallService
