@@ -81,11 +81,12 @@ def console_state(svc: HallService, window_id: str) -> dict:
 
 
 def pause_info(row: WindowRow, tz: tzinfo) -> dict:
-    """Why and since when a window is paused, as the consoles show it."""
-    paused = row.state == "paused" and row.pause_reason
-    return {"pause_reason": row.pause_reason if paused else None,
-            "pause_label": t(f"pause.{row.pause_reason}") if paused else "",
-            "paused_since": row.state_since.astimezone(tz).strftime("%H:%M") if paused and row.state_since else ""}
+    """Why and since when a window is paused, in the words both consoles show (开会 · 10:30 起)."""
+    if row.state != "paused" or not row.pause_reason:
+        return {"pause_reason": None, "pause_text": ""}
+    reason = t(f"pause.{row.pause_reason}")
+    since = row.state_since.astimezone(tz).strftime("%H:%M") if row.state_since else ""
+    return {"pause_reason": row.pause_reason, "pause_text": t("console.paused_since", reason=reason, since=since) if since else reason}
 
 
 def _priority_label(ticket: Ticket) -> str:

@@ -58,7 +58,7 @@
       tr.dataset.window = w.id;
       cell(tr, w.name);
       // a paused window says why and since when (暂停 · 开会 · 10:05 起)
-      dot(cell(tr, w.pause_label ? M[w.state] + " · " + M.paused_since.replace("{reason}", w.pause_label).replace("{since}", w.paused_since) : M[w.state], "wstate"),
+      dot(cell(tr, w.pause_text ? M[w.state] + " · " + w.pause_text : M[w.state], "wstate"),
           w.state === "open" ? "ok" : w.state);
       cell(tr, w.ticket ? w.ticket + "（" + (M["state_" + w.ticket_state] || "") + "）" : "—", "ticket");
       cell(tr, Object.entries(w.queues).map(([k, v]) => k + ":" + v).join(" "));

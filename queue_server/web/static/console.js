@@ -40,7 +40,7 @@
     state = s;
     receivedAt = Date.now();
     const w = s.window;
-    $("window-state").textContent = M["wstate_" + w.state] + (w.pause_label ? " · " + M.paused_since.replace("{reason}", w.pause_label).replace("{since}", w.paused_since) : "");
+    $("window-state").textContent = M["wstate_" + w.state] + (w.pause_text ? " · " + w.pause_text : "");
     $("window-state").className = "badge state-" + w.state;
     document.body.dataset.windowState = w.state;
     const t = s.ticket;
